@@ -1,0 +1,133 @@
+"""Assembles the application from the areas' routes; no logic of its own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advanced_alchemy.extensions.litestar import (
+    AsyncSessionConfig,
+    SQLAlchemyAsyncConfig,
+    SQLAlchemyPlugin,
+    async_autocommit_handler_maker,
+)
+from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import HTTPException
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.session.server_side import ServerSideSessionConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from kontor import __version__
+from kontor.accounts import admin_web as accounts_admin_web
+from kontor.accounts import web as accounts_web
+from kontor.accounts.auth import KontorAuthenticationMiddleware
+from kontor.admin import web as admin_web
+from kontor.db.engine import create_engine, writer
+from kontor.db.store import DatabaseStore
+from kontor.offices import api as offices_api
+from kontor.offices import web as offices_web
+from kontor.settings import Settings, resource_dir
+from kontor.web import pages
+from kontor.web.errors import http_exception_handler, internal_error_handler
+from kontor.web.middleware import locale_middleware
+from kontor.web.templating import build_environment
+
+SESSION_COOKIE = "kontor_session"
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    engine = create_engine(settings)
+    write_engine = writer(engine)
+    session_maker = async_sessionmaker(engine, expire_on_commit=False)
+    write_session_maker = async_sessionmaker(write_engine, expire_on_commit=False)
+
+    session_config = AsyncSessionConfig(expire_on_commit=False)
+    read_db = SQLAlchemyAsyncConfig(
+        engine_instance=engine,
+        session_config=session_config,
+        before_send_handler=async_autocommit_handler_maker(commit_on_redirect=True),
+        session_dependency_key="db_session",
+        engine_dependency_key="db_engine",
+    )
+    # Handlers that change data ask for ``db_write``: on SQLite its transactions begin IMMEDIATE.
+    write_db = SQLAlchemyAsyncConfig(
+        engine_instance=write_engine,
+        session_config=session_config,
+        before_send_handler=async_autocommit_handler_maker(commit_on_redirect=True),
+        session_dependency_key="db_write",
+        engine_dependency_key="db_write_engine",
+        engine_app_state_key="db_write_engine",
+        session_maker_app_state_key="db_write_session_maker",
+    )
+
+    sessions = DatabaseStore(write_session_maker, namespace="sessions")
+    session_middleware = ServerSideSessionConfig(
+        key=SESSION_COOKIE,
+        max_age=settings.session_max_age,
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+        store="sessions",
+    ).middleware
+
+    env = build_environment()
+    template_config = TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))
+
+    async def dispose_engine(_app: Litestar) -> None:
+        await engine.dispose()
+
+    app = Litestar(
+        route_handlers=[
+            *pages.ROUTES,
+            *offices_web.ROUTES,
+            *offices_api.ROUTES,
+            *accounts_web.ROUTES,
+            *accounts_admin_web.ROUTES,
+            *admin_web.ROUTES,
+            create_static_files_router(path="/static", directories=[resource_dir("static")], name="static"),
+        ],
+        plugins=[SQLAlchemyPlugin(config=[read_db, write_db]), HTMXPlugin()],
+        middleware=[
+            locale_middleware,
+            session_middleware,
+            DefineMiddleware(KontorAuthenticationMiddleware, exclude=["^/static/", "^/schema"]),
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="kontor_csrf",
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="strict",
+            exclude=["^/api/"],
+        ),
+        template_config=template_config,
+        stores={"sessions": sessions},
+        exception_handlers={HTTPException: http_exception_handler, 500: internal_error_handler},
+        openapi_config=OpenAPIConfig(
+            title="kontor",
+            version=__version__,
+            description="The JSON API of kontor: offices, opening hours, bookings and queues.",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin()],
+        ),
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        on_shutdown=[dispose_engine],
+        debug=settings.debug,
+        state=_state(settings, session_maker, write_session_maker),
+    )
+    return app
+
+
+def _state(settings: Settings, session_maker: Any, write_session_maker: Any) -> Any:
+    from litestar.datastructures import State
+
+    return State(
+        {"settings": settings, "session_maker": session_maker, "write_session_maker": write_session_maker}
+    )

@@ -1,0 +1,28 @@
+"""Every model, imported once, so the metadata (and Alembic) sees the whole schema."""
+
+from kontor.accounts.models import ApiToken, LoginAttempt, Role, User, office_memberships
+from kontor.audit.models import AuditEntry, Channel
+from kontor.db.base import Base
+from kontor.db.store import StoredValue
+from kontor.hours.models import Closure, ClosureInterval, WeeklyHours
+from kontor.offices.models import Counter, District, Office, OfficeService, Service
+
+__all__ = [
+    "ApiToken",
+    "AuditEntry",
+    "Base",
+    "Channel",
+    "Closure",
+    "ClosureInterval",
+    "Counter",
+    "District",
+    "LoginAttempt",
+    "Office",
+    "OfficeService",
+    "Role",
+    "Service",
+    "StoredValue",
+    "User",
+    "WeeklyHours",
+    "office_memberships",
+]

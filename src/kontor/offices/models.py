@@ -1,0 +1,115 @@
+"""Districts, offices, the service catalogue and each office's offering, counters."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kontor.db.base import Base, IdMixin, Timestamped
+
+
+class District(IdMixin, Base):
+    __tablename__ = "districts"
+
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+
+    offices: Mapped[list[Office]] = relationship(back_populates="district", order_by="Office.name")
+
+
+class Office(IdMixin, Timestamped, Base):
+    __tablename__ = "offices"
+
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(160))
+    district_id: Mapped[int] = mapped_column(ForeignKey("districts.id", ondelete="RESTRICT"), index=True)
+    street: Mapped[str] = mapped_column(String(200), default="")
+    postal_code: Mapped[str] = mapped_column(String(20), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(200), default="")
+    # ISO 639-1 codes of the languages the staff speak, e.g. ["sv", "en", "fi", "ar"].
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    accessibility: Mapped[str] = mapped_column(Text, default="")
+    directions: Mapped[str] = mapped_column(Text, default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Stockholm")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    district: Mapped[District] = relationship(back_populates="offices", lazy="joined")
+    offerings: Mapped[list[OfficeService]] = relationship(
+        back_populates="office", cascade="all, delete-orphan"
+    )
+    counters: Mapped[list[Counter]] = relationship(
+        back_populates="office", cascade="all, delete-orphan", order_by="Counter.number"
+    )
+
+    @property
+    def address(self) -> str:
+        return ", ".join(part for part in (self.street, f"{self.postal_code} {self.city}".strip()) if part)
+
+
+class Service(IdMixin, Base):
+    """A kind of errand (ärendetyp) in the city's catalogue; names in the three UI languages."""
+
+    __tablename__ = "services"
+    __table_args__ = (CheckConstraint("duration_minutes > 0", name="duration_positive"),)
+
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    letter: Mapped[str] = mapped_column(String(1))
+    name_sv: Mapped[str] = mapped_column(String(160))
+    name_en: Mapped[str] = mapped_column(String(160))
+    name_fi: Mapped[str] = mapped_column(String(160))
+    description_sv: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    description_fi: Mapped[str] = mapped_column(Text, default="")
+    duration_minutes: Mapped[int] = mapped_column(default=20)
+    bookable: Mapped[bool] = mapped_column(Boolean, default=True)
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(default=0)
+
+    def name(self, locale: str) -> str:
+        return getattr(self, f"name_{locale}", None) or self.name_sv
+
+    def description(self, locale: str) -> str:
+        return getattr(self, f"description_{locale}", None) or self.description_sv
+
+
+class OfficeService(IdMixin, Base):
+    """An office's offering of a service: whether it can be booked, walked in for, or both, there."""
+
+    __tablename__ = "office_services"
+    __table_args__ = (UniqueConstraint("office_id", "service_id"),)
+
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"), index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
+    bookable: Mapped[bool] = mapped_column(Boolean, default=True)
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    office: Mapped[Office] = relationship(back_populates="offerings")
+    service: Mapped[Service] = relationship(lazy="joined")
+
+    @property
+    def is_bookable(self) -> bool:
+        return self.active and self.bookable and self.service.bookable
+
+    @property
+    def is_walk_in(self) -> bool:
+        return self.active and self.walk_in and self.service.walk_in
+
+
+class Counter(IdMixin, Base):
+    """A counter (disk, lucka) where a clerk serves residents; numbered 1, 2, … within its office."""
+
+    __tablename__ = "counters"
+    __table_args__ = (
+        UniqueConstraint("office_id", "number"),
+        CheckConstraint("number > 0", name="number_positive"),
+    )
+
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int]
+    name: Mapped[str] = mapped_column(String(80), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    office: Mapped[Office] = relationship(back_populates="counters")

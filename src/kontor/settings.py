@@ -1,0 +1,84 @@
+"""Settings from environment variables prefixed ``KONTOR_``; the CLI and the server read the same."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_SOURCE_ROOT = _PACKAGE_DIR.parent.parent
+
+
+def resource_dir(name: str) -> Path:
+    """Where ``templates``, ``static``, ``alembic`` live: beside the package in an installed wheel,
+    at the repository root in a checkout (editable install)."""
+    bundled = _PACKAGE_DIR / "_bundled" / name
+    return bundled if bundled.exists() else _SOURCE_ROOT / name
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "kontor"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str = ""
+    data_dir: Path = field(default_factory=_default_data_dir)
+    secret_key: str = ""
+    debug: bool = False
+    secure_cookies: bool = True
+    default_timezone: str = "Europe/Stockholm"
+    default_language: str = "sv"
+    session_max_age: int = 8 * 3600
+    login_max_failures: int = 5
+    login_window_seconds: int = 900
+    db_pool_size: int = 10
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Read ``KONTOR_<FIELD>`` for each field; explicit overrides win."""
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = os.environ.get(f"KONTOR_{f.name.upper()}")
+            if raw is None:
+                continue
+            if f.type == "bool":
+                values[f.name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+            elif f.type == "int":
+                values[f.name] = int(raw)
+            elif f.type == "Path":
+                values[f.name] = Path(raw)
+            else:
+                values[f.name] = raw
+        values.update(overrides)
+        settings = cls(**values)  # type: ignore[arg-type]
+        return settings.completed()
+
+    def completed(self) -> Settings:
+        """Fill in what depends on other settings: the SQLite file and a persistent secret key."""
+        from dataclasses import replace
+
+        data_dir = Path(self.data_dir)
+        url = self.database_url or f"sqlite+aiosqlite:///{data_dir / 'kontor.db'}"
+        secret = self.secret_key or _persistent_secret(data_dir)
+        return replace(self, database_url=url, data_dir=data_dir, secret_key=secret)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _persistent_secret(data_dir: Path) -> str:
+    """A secret kept beside the database, so sessions survive restarts and all local processes agree."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    secret = secrets.token_hex(32)
+    path.write_text(secret)
+    path.chmod(0o600)
+    return secret

@@ -1,0 +1,75 @@
+"""Errors: JSON with a ``detail`` for the API, a page in the reader's language for people."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, NotAuthorizedException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from kontor.i18n import _
+
+log = logging.getLogger("kontor")
+
+
+def wants_json(request: Request[Any, Any, Any]) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/schema", "/healthz")):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _messages() -> dict[int, tuple[str, str]]:
+    return {
+        400: (_("The request could not be understood"), _("Please check what you entered and try again.")),
+        401: (_("Please log in"), _("This page is for staff. Log in to continue.")),
+        403: (_("Not allowed"), _("Your account does not have access to this page.")),
+        404: (_("Page not found"), _("The page may have moved, or the link may be incomplete.")),
+        405: (_("Not allowed"), _("This address does not accept that kind of request.")),
+        429: (_("Too many attempts"), _("Please wait a moment and try again.")),
+    }
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    if wants_json(request):
+        body: dict[str, Any] = {"status_code": status, "detail": exc.detail}
+        if getattr(exc, "extra", None):
+            body["extra"] = exc.extra
+        return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+    if isinstance(exc, NotAuthorizedException) and request.method == "GET":
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return Redirect(f"/login?next={quote(target, safe='')}", status_code=303)
+    title, text = _messages().get(status, (_("Something went wrong"), exc.detail))
+    return Template(
+        template_name="errors/error.html",
+        context={"status": status, "title": title, "text": text},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # The path only: query strings and bodies may carry personal data.
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    if wants_json(request):
+        return Response(
+            {"status_code": 500, "detail": "Internal server error."},
+            status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+            media_type=MediaType.JSON,
+        )
+    return Template(
+        template_name="errors/error.html",
+        context={
+            "status": 500,
+            "title": _("Something went wrong"),
+            "text": _("The error has been logged. Please try again in a moment."),
+        },
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
+    )

@@ -1,0 +1,187 @@
+"""Test harness: every database test runs on SQLite and, when configured, on PostgreSQL.
+
+``KONTOR_TEST_POSTGRES_URL`` (e.g. ``postgresql+asyncpg://postgres@127.0.0.1:5432/postgres``) turns the
+PostgreSQL half on; each test gets a fresh database cloned from a migrated template. Without it the
+PostgreSQL half is skipped and the run says so at the end. ``KONTOR_REQUIRE_POSTGRES=1`` and
+``KONTOR_REQUIRE_BROWSER=1`` (set by CI) turn those skips into failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from kontor.app import create_app
+from kontor.db.engine import create_engine, writer
+from kontor.db.migrate import upgrade
+from kontor.settings import Settings
+
+POSTGRES_URL = os.environ.get("KONTOR_TEST_POSTGRES_URL", "")
+REQUIRE_POSTGRES = os.environ.get("KONTOR_REQUIRE_POSTGRES") == "1"
+NOT_RUN: dict[str, str] = {}
+
+
+def _skip_or_fail(part: str, reason: str) -> None:
+    NOT_RUN[part] = reason
+    if os.environ.get(f"KONTOR_REQUIRE_{part.upper()}") == "1":
+        pytest.fail(f"{part} is required here but {reason}")
+    pytest.skip(f"{part} half not run: {reason}")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if NOT_RUN:
+        terminalreporter.section("parts that did not run")
+        for part, reason in NOT_RUN.items():
+            terminalreporter.write_line(f"NOT RUN: {part} tests — {reason}", yellow=True, bold=True)
+
+
+def _settings(database_url: str, data_dir: Path) -> Settings:
+    return Settings.from_env(
+        database_url=database_url,
+        data_dir=data_dir,
+        secret_key="test-secret-key-not-for-production",
+        secure_cookies=False,
+    )
+
+
+# -- databases ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "kontor.db"
+    upgrade(_settings(f"sqlite+aiosqlite:///{path}", folder))
+    return path
+
+
+async def _pg_admin(sql: str) -> None:
+    import asyncpg
+
+    url = make_url(POSTGRES_URL)
+    conn = await asyncpg.connect(
+        user=url.username, password=url.password, host=url.host, port=url.port or 5432, database=url.database
+    )
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _pg_url(database: str) -> str:
+    return make_url(POSTGRES_URL).set(database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    if not POSTGRES_URL:
+        yield None
+        return
+    name = f"kontor_tpl_{os.getpid()}"
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    upgrade(_settings(_pg_url(name), tmp_path_factory.mktemp("pg")))
+    yield name
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, postgres_template: str | None
+) -> Iterator[str]:
+    """A fresh, migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        path = tmp_path / "kontor.db"
+        shutil.copyfile(sqlite_template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    if postgres_template is None:
+        _skip_or_fail("postgres", "KONTOR_TEST_POSTGRES_URL is not set")
+    name = f"kontor_t_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"'))
+    yield _pg_url(name)
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return _settings(database_url, tmp_path)
+
+
+@pytest.fixture
+def backend(database_url: str) -> str:
+    return "sqlite" if database_url.startswith("sqlite") else "postgres"
+
+
+# -- sessions for service tests ----------------------------------------------------------------
+
+
+@pytest.fixture
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def write_session(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose transactions begin as writers (BEGIN IMMEDIATE on SQLite)."""
+    return async_sessionmaker(writer(engine), expire_on_commit=False)
+
+
+@pytest.fixture
+def read_session(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# -- the app -----------------------------------------------------------------------------------
+
+
+def run_with_engine(settings: Settings, work) -> object:  # type: ignore[no-untyped-def]
+    """Run ``await work(session)`` in a write transaction from synchronous code (fixtures of page tests)."""
+
+    async def main() -> object:
+        engine = create_engine(settings)
+        try:
+            maker = async_sessionmaker(writer(engine), expire_on_commit=False)
+            async with maker() as session, session.begin():
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(main())
+
+
+@pytest.fixture
+def city(settings: Settings):  # type: ignore[no-untyped-def]
+    """A small city built through the models: see ``tests/factories.py``."""
+    from tests.factories import build_city
+
+    return run_with_engine(settings, build_city)
+
+
+@pytest.fixture
+def app(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: Litestar, city) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    with TestClient(app, base_url="http://testserver.local") as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def empty_client(app: Litestar) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver.local") as test_client:
+        yield test_client
