@@ -7,6 +7,7 @@ Tensta: Mon–Fri 10:00–16:00. Bromma: Mon–Fri 08:00–16:00, closed 2026-12
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, time
 
@@ -22,6 +23,12 @@ AGENT_TOKEN = "kontor_test-agent-token-0123456789abcdef"
 ADMIN_TOKEN = "kontor_test-admin-token-0123456789abcdef"
 
 
+@functools.cache
+def password_hash(password: str) -> str:
+    """Argon2 is slow on purpose (~0.1–0.3 s); hash each test password once per run."""
+    return hash_password(password)
+
+
 @dataclass
 class City:
     kista: Office
@@ -32,8 +39,13 @@ class City:
 
 
 def _weekly(office: Office, weekday: int, opens: str, closes: str, **extra: object) -> WeeklyHours:
-    return WeeklyHours(office_id=office.id, weekday=weekday, opens=time.fromisoformat(opens),
-                       closes=time.fromisoformat(closes), **extra)
+    return WeeklyHours(
+        office_id=office.id,
+        weekday=weekday,
+        opens=time.fromisoformat(opens),
+        closes=time.fromisoformat(closes),
+        **extra,
+    )
 
 
 async def build_city(db: AsyncSession) -> City:
@@ -41,32 +53,90 @@ async def build_city(db: AsyncSession) -> City:
     west = District(slug="bromma", name="Bromma")
     db.add_all([north, west])
     await db.flush()
-    kista = Office(slug="kista", name="Medborgarkontor Kista", district_id=north.id, street="Kistagången 1",
-                   postal_code="164 40", city="Kista", phone="08-000 00 01", email="kista@example.org",
-                   languages=["sv", "en", "fi", "ar"], accessibility="Hiss och hörslinga.")
-    tensta = Office(slug="tensta", name="Medborgarkontor Tensta", district_id=north.id,
-                    street="Tensta allé 2", postal_code="163 64", city="Spånga", languages=["sv", "so"])
-    bromma = Office(slug="bromma", name="Medborgarkontor Bromma", district_id=west.id,
-                    street="Brommaplan 3", postal_code="168 76", city="Bromma", languages=["sv", "en"])
+    kista = Office(
+        slug="kista",
+        name="Medborgarkontor Kista",
+        district_id=north.id,
+        street="Kistagången 1",
+        postal_code="164 40",
+        city="Kista",
+        phone="08-000 00 01",
+        email="kista@example.org",
+        languages=["sv", "en", "fi", "ar"],
+        accessibility="Hiss och hörslinga.",
+    )
+    tensta = Office(
+        slug="tensta",
+        name="Medborgarkontor Tensta",
+        district_id=north.id,
+        street="Tensta allé 2",
+        postal_code="163 64",
+        city="Spånga",
+        languages=["sv", "so"],
+    )
+    bromma = Office(
+        slug="bromma",
+        name="Medborgarkontor Bromma",
+        district_id=west.id,
+        street="Brommaplan 3",
+        postal_code="168 76",
+        city="Bromma",
+        languages=["sv", "en"],
+    )
     db.add_all([kista, tensta, bromma])
     services = {
-        "eservice": Service(code="eservice", letter="A", name_sv="Hjälp med e-tjänster",
-                            name_en="Help with e-services", name_fi="Apua sähköisissä palveluissa",
-                            duration_minutes=20, bookable=True, walk_in=True, sort_order=1),
-        "budget": Service(code="budget", letter="B", name_sv="Budget- och skuldrådgivning",
-                          name_en="Budget and debt advice", name_fi="Budjetti- ja velkaneuvonta",
-                          duration_minutes=45, bookable=True, walk_in=False, sort_order=2),
-        "consumer": Service(code="consumer", letter="C", name_sv="Konsumentvägledning",
-                            name_en="Consumer advice", name_fi="Kuluttajaneuvonta",
-                            duration_minutes=30, bookable=False, walk_in=True, sort_order=3),
-        "finnish": Service(code="finnish", letter="F", name_sv="Service på finska",
-                           name_en="Service in Finnish", name_fi="Palvelua suomeksi",
-                           duration_minutes=20, bookable=True, walk_in=True, sort_order=4),
+        "eservice": Service(
+            code="eservice",
+            letter="A",
+            name_sv="Hjälp med e-tjänster",
+            name_en="Help with e-services",
+            name_fi="Apua sähköisissä palveluissa",
+            duration_minutes=20,
+            bookable=True,
+            walk_in=True,
+            sort_order=1,
+        ),
+        "budget": Service(
+            code="budget",
+            letter="B",
+            name_sv="Budget- och skuldrådgivning",
+            name_en="Budget and debt advice",
+            name_fi="Budjetti- ja velkaneuvonta",
+            duration_minutes=45,
+            bookable=True,
+            walk_in=False,
+            sort_order=2,
+        ),
+        "consumer": Service(
+            code="consumer",
+            letter="C",
+            name_sv="Konsumentvägledning",
+            name_en="Consumer advice",
+            name_fi="Kuluttajaneuvonta",
+            duration_minutes=30,
+            bookable=False,
+            walk_in=True,
+            sort_order=3,
+        ),
+        "finnish": Service(
+            code="finnish",
+            letter="F",
+            name_sv="Service på finska",
+            name_en="Service in Finnish",
+            name_fi="Palvelua suomeksi",
+            duration_minutes=20,
+            bookable=True,
+            walk_in=True,
+            sort_order=4,
+        ),
     }
     db.add_all(services.values())
     await db.flush()
-    for office, codes in ((kista, ("eservice", "budget", "consumer", "finnish")),
-                          (tensta, ("eservice", "consumer")), (bromma, ("eservice", "budget"))):
+    for office, codes in (
+        (kista, ("eservice", "budget", "consumer", "finnish")),
+        (tensta, ("eservice", "consumer")),
+        (bromma, ("eservice", "budget")),
+    ):
         for code in codes:
             db.add(OfficeService(office_id=office.id, service_id=services[code].id))
         for number in (1, 2):
@@ -88,24 +158,43 @@ async def build_city(db: AsyncSession) -> City:
     db.add(_weekly(kista, 2, "17:00", "19:00", valid_until=before))
     db.add(_weekly(kista, 2, "17:00", "19:00", valid_from=after))
     db.add(_weekly(kista, 1, "09:00", "12:00", kind="appointment"))
-    db.add(Closure(office_id=bromma.id, first_day=date(2026, 12, 28), last_day=date(2026, 12, 30),
-                   reason="Inventering"))
+    db.add(
+        Closure(
+            office_id=bromma.id,
+            first_day=date(2026, 12, 28),
+            last_day=date(2026, 12, 30),
+            reason="Inventering",
+        )
+    )
 
     users = {
         "admin": User(username="admin", display_name="Ada Admin", role=Role.ADMIN),
         "manager": User(username="manager", display_name="Maja Chef", role=Role.MANAGER, offices=[kista]),
         "staff": User(username="staff", display_name="Sam Desk", role=Role.STAFF, offices=[kista]),
         "agent": User(username="agent", display_name="Aino Agent", role=Role.AGENT),
-        "bromma_manager": User(username="bromma_manager", display_name="Bo Bromma", role=Role.MANAGER,
-                               offices=[bromma]),
+        "bromma_manager": User(
+            username="bromma_manager", display_name="Bo Bromma", role=Role.MANAGER, offices=[bromma]
+        ),
     }
     for key, user in users.items():
-        user.password_hash = hash_password(PASSWORDS.get(key, PASSWORDS["manager"]))
+        user.password_hash = password_hash(PASSWORDS.get(key, PASSWORDS["manager"]))
     db.add_all(users.values())
     await db.flush()
-    db.add(ApiToken(name="telephony", user_id=users["agent"].id, token_hash=hash_token(AGENT_TOKEN),
-                    prefix=AGENT_TOKEN[:12]))
-    db.add(ApiToken(name="admin-cli", user_id=users["admin"].id, token_hash=hash_token(ADMIN_TOKEN),
-                    prefix=ADMIN_TOKEN[:12]))
+    db.add(
+        ApiToken(
+            name="telephony",
+            user_id=users["agent"].id,
+            token_hash=hash_token(AGENT_TOKEN),
+            prefix=AGENT_TOKEN[:12],
+        )
+    )
+    db.add(
+        ApiToken(
+            name="admin-cli",
+            user_id=users["admin"].id,
+            token_hash=hash_token(ADMIN_TOKEN),
+            prefix=ADMIN_TOKEN[:12],
+        )
+    )
     await db.flush()
     return City(kista=kista, tensta=tensta, bromma=bromma, services=services, users=users)

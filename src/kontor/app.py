@@ -8,14 +8,12 @@ from advanced_alchemy.extensions.litestar import (
     AsyncSessionConfig,
     SQLAlchemyAsyncConfig,
     SQLAlchemyPlugin,
-    async_autocommit_handler_maker,
 )
 from litestar import Litestar
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
@@ -28,6 +26,7 @@ from kontor import __version__
 from kontor.accounts import admin_web as accounts_admin_web
 from kontor.accounts import web as accounts_web
 from kontor.accounts.auth import KontorAuthenticationMiddleware
+from kontor.accounts.sessions import RotatingSessionConfig
 from kontor.admin import web as admin_web
 from kontor.db.engine import create_engine, writer
 from kontor.db.store import DatabaseStore
@@ -50,10 +49,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     write_session_maker = async_sessionmaker(write_engine, expire_on_commit=False)
 
     session_config = AsyncSessionConfig(expire_on_commit=False)
+    # "autocommit_include_redirects" builds the commit/close hook for each config's own scope key; a
+    # hook made beforehand looks for the default key, which a second config (or app) never gets.
     read_db = SQLAlchemyAsyncConfig(
         engine_instance=engine,
         session_config=session_config,
-        before_send_handler=async_autocommit_handler_maker(commit_on_redirect=True),
+        before_send_handler="autocommit_include_redirects",
         session_dependency_key="db_session",
         engine_dependency_key="db_engine",
     )
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     write_db = SQLAlchemyAsyncConfig(
         engine_instance=write_engine,
         session_config=session_config,
-        before_send_handler=async_autocommit_handler_maker(commit_on_redirect=True),
+        before_send_handler="autocommit_include_redirects",
         session_dependency_key="db_write",
         engine_dependency_key="db_write_engine",
         engine_app_state_key="db_write_engine",
@@ -69,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
     sessions = DatabaseStore(write_session_maker, namespace="sessions")
-    session_middleware = ServerSideSessionConfig(
+    session_middleware = RotatingSessionConfig(
         key=SESSION_COOKIE,
         max_age=settings.session_max_age,
         secure=settings.secure_cookies,

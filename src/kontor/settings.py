@@ -35,6 +35,9 @@ class Settings:
     login_max_failures: int = 5
     login_window_seconds: int = 900
     db_pool_size: int = 10
+    # The city's contact for accessibility problems and questions (the accessibility statement).
+    contact_email: str = "tillganglighet@stad.example"
+    contact_phone: str = "08-000 00 00"
     host: str = "127.0.0.1"
     port: int = 8000
 

@@ -22,7 +22,9 @@ API_PREFIX = "kontor_"
 class KontorAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     """Anonymous requests pass with ``user = None``; handlers that need someone use the guards."""
 
-    async def authenticate_request(self, connection: ASGIConnection[Any, Any, Any, Any]) -> AuthenticationResult:
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
         header = connection.headers.get("authorization", "")
         if header:
             scheme, _sep, token = header.partition(" ")
@@ -52,7 +54,11 @@ async def _user_for_token(connection: ASGIConnection[Any, Any, Any, Any], token:
     digest = hash_token(token)
     async with connection.app.state.session_maker() as db:
         api_token = await db.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
-        if api_token is None or api_token.revoked_at is not None or not token_matches(token, api_token.token_hash):
+        if (
+            api_token is None
+            or api_token.revoked_at is not None
+            or not token_matches(token, api_token.token_hash)
+        ):
             return None
         user = api_token.user
         _ = user.offices

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from advanced_alchemy.types import DateTimeUTC
 from sqlalchemy import MetaData
@@ -24,7 +25,7 @@ def utcnow() -> datetime:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: DateTimeUTC(timezone=True)}
+    type_annotation_map: ClassVar = {datetime: DateTimeUTC(timezone=True)}
 
 
 class IdMixin:

@@ -64,7 +64,7 @@ def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
 _ = gettext
 
 
-def N_(message: str) -> str:  # noqa: N802 — the conventional name for "mark for extraction only"
+def N_(message: str) -> str:
     return message
 
 
@@ -104,7 +104,7 @@ def babel_locale(locale: str) -> Locale:
     return Locale.parse({"sv": "sv_SE", "en": "en_GB", "fi": "fi_FI"}.get(locale, locale))
 
 
-def format_date(value: date, format: str = "long") -> str:  # noqa: A002
+def format_date(value: date, format: str = "long") -> str:
     """Dates in the reader's language: "fredag 21 augusti", "perjantai 21. elokuuta"."""
     return babel_dates.format_date(value, format=format, locale=babel_locale(current_locale.get()))
 
@@ -132,7 +132,7 @@ def format_time(value: time | datetime, tz: ZoneInfo | None = None) -> str:
     return babel_dates.format_time(value, format="HH:mm", locale=babel_locale(current_locale.get()))
 
 
-def format_datetime(value: datetime, tz: ZoneInfo | None = None, format: str = "medium") -> str:  # noqa: A002
+def format_datetime(value: datetime, tz: ZoneInfo | None = None, format: str = "medium") -> str:
     return babel_dates.format_datetime(
         value, format=format, tzinfo=tz, locale=babel_locale(current_locale.get())
     )

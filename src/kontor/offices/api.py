@@ -1,3 +1,191 @@
-"""Routes of this area."""
+"""The public offices API: offices with their services and whether they are open, and opening hours.
 
-ROUTES: list = []
+Public and the same for everyone in one language, so responses may be cached for a minute.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request, get
+from litestar.datastructures import CacheControlHeader, ResponseHeader
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import PathParameter, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kontor.hours.names import day_note
+from kontor.hours.rules import DayHours, OfficeHours, hours_for_range, is_open_at
+from kontor.hours.services import current_time, load_hours, office_hours
+from kontor.i18n import current_locale
+from kontor.offices import schemas
+from kontor.offices.models import Office
+from kontor.offices.services import active_offices, offerings, offers, office_by_slug
+
+MAX_RANGE_DAYS = 366
+DEFAULT_RANGE_DAYS = 14
+
+_PUBLIC = {
+    "cache_control": CacheControlHeader(public=True, max_age=60),
+    # Names and notes follow the reader's language, chosen by header, cookie or ?lang=.
+    "response_headers": [
+        ResponseHeader(name="Vary", value="Accept-Language, Cookie", documentation_only=False)
+    ],
+    "tags": ["offices"],
+}
+
+Db = NamedDependency[AsyncSession]
+Slug = Annotated[str, PathParameter(description="The office's slug, as in /offices/{slug}.")]
+
+
+def _office_out(office: Office, hours: OfficeHours, now: datetime) -> schemas.Office:
+    locale = current_locale.get()
+    return schemas.Office(
+        slug=office.slug,
+        name=office.name,
+        district=schemas.District(slug=office.district.slug, name=office.district.name),
+        address=schemas.Address(street=office.street, postal_code=office.postal_code, city=office.city),
+        phone=office.phone,
+        email=office.email,
+        languages=list(office.languages or []),
+        accessibility=office.accessibility,
+        directions=office.directions,
+        timezone=office.timezone,
+        services=[
+            schemas.OfficeService(
+                code=o.service.code,
+                name=o.service.name(locale),
+                duration_minutes=o.service.duration_minutes,
+                bookable=o.is_bookable,
+                walk_in=o.is_walk_in,
+            )
+            for o in offerings(office)
+        ],
+        open_now=is_open_at(hours, now),
+    )
+
+
+def _around(now: datetime) -> tuple[date, date]:
+    # Closures that can decide "open now" in any zone: the local date is within a day of the UTC
+    # date, and an interval near midnight can belong to the neighbouring date.
+    utc_day = now.astimezone(UTC).date()
+    return utc_day - timedelta(days=2), utc_day + timedelta(days=2)
+
+
+@get(
+    "/api/v1/offices",
+    name="api_offices",
+    summary="List the offices",
+    description="Every active office with its district, address, services and whether it is open now.",
+    **_PUBLIC,
+)
+async def list_offices(
+    request: Request[Any, Any, Any],
+    db_session: Db,
+    service: Annotated[
+        str | None, QueryParameter(description="Only offices that offer this service (its code).")
+    ] = None,
+) -> list[schemas.Office]:
+    now = current_time(request.app.state)
+    offices = await active_offices(db_session)
+    if service:
+        offices = [office for office in offices if offers(office, service)]
+    hours = await load_hours(db_session, offices, *_around(now))
+    return [_office_out(office, hours[office.id], now) for office in offices]
+
+
+async def _office_or_404(db: AsyncSession, slug: str) -> Office:
+    office = await office_by_slug(db, slug)
+    if office is None:
+        raise NotFoundException(f"No office with slug {slug!r}.")
+    return office
+
+
+@get(
+    "/api/v1/offices/{slug:str}",
+    name="api_office",
+    summary="One office",
+    description="The office's district, address, services and whether it is open now.",
+    raises=[NotFoundException],
+    **_PUBLIC,
+)
+async def get_office(request: Request[Any, Any, Any], db_session: Db, slug: Slug) -> schemas.Office:
+    now = current_time(request.app.state)
+    office = await _office_or_404(db_session, slug)
+    hours = await office_hours(db_session, office, *_around(now))
+    return _office_out(office, hours, now)
+
+
+def _parse_date(name: str, value: str | None) -> date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationException(f"'{name}' must be a date in the form YYYY-MM-DD, got {value!r}.") from None
+
+
+def _day_out(day: DayHours) -> schemas.DayHours:
+    return schemas.DayHours(
+        day=day.day,
+        open=day.is_open,
+        intervals=[
+            schemas.HoursInterval(
+                opens=i.opens.strftime("%H:%M"), closes=i.closes.strftime("%H:%M"), kind=i.kind
+            )
+            for i in day.intervals
+        ],
+        note=day_note(day.note, day.holiday),
+        status=day.status,
+    )
+
+
+@get(
+    "/api/v1/offices/{slug:str}/hours",
+    name="api_office_hours",
+    summary="An office's opening hours by date",
+    description=(
+        "One entry per date from `from` to `to` (both inclusive, at most 366 days), closed days "
+        "included. Times are local to the office's time zone. Holidays are closed unless the "
+        "office has entered special hours."
+    ),
+    raises=[NotFoundException, ValidationException],
+    **_PUBLIC,
+)
+async def get_office_hours(
+    request: Request[Any, Any, Any],
+    db_session: Db,
+    slug: Slug,
+    from_: Annotated[
+        str | None,
+        QueryParameter(
+            name="from",
+            description="First date (YYYY-MM-DD), inclusive. Default: today in the office's time zone.",
+            format="date",
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        QueryParameter(
+            description="Last date (YYYY-MM-DD), inclusive. Default: 13 days after `from`.",
+            format="date",
+        ),
+    ] = None,
+) -> list[schemas.DayHours]:
+    first, last = _parse_date("from", from_), _parse_date("to", to)
+    office = await _office_or_404(db_session, slug)
+    if first is None:
+        first = current_time(request.app.state).astimezone(ZoneInfo(office.timezone)).date()
+    if last is None:
+        last = first + timedelta(days=DEFAULT_RANGE_DAYS - 1)
+    if last < first:
+        raise ValidationException(f"'from' ({first}) is after 'to' ({last}).")
+    if (last - first).days + 1 > MAX_RANGE_DAYS:
+        raise ValidationException(f"The range is longer than {MAX_RANGE_DAYS} days; ask for a shorter one.")
+    hours = await office_hours(db_session, office, first, last)
+    return [_day_out(day) for day in hours_for_range(hours, first, last)]
+
+
+ROUTES: list = [list_offices, get_office, get_office_hours]

@@ -1,0 +1,7 @@
+"""`python -m kontor` is the `kontor` command."""
+
+import sys
+
+from kontor.cli import main
+
+sys.exit(main())

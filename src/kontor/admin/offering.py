@@ -1,0 +1,146 @@
+"""An office's offering (which services, bookable or walk-in) and its counters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar.exceptions import NotFoundException
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kontor import i18n
+from kontor.accounts.models import User
+from kontor.admin.forms import Form, FormError
+from kontor.admin.services import add_unique, lock_office, record_change
+from kontor.i18n import _
+from kontor.offices.models import Counter, Office, OfficeService, Service
+
+
+@dataclass(frozen=True, slots=True)
+class Offering:
+    """One catalogue service as this office offers it (or not)."""
+
+    service: Service
+    offered: bool
+    bookable: bool
+    walk_in: bool
+
+    def snapshot(self) -> dict[str, bool]:
+        return {"offered": self.offered, "bookable": self.bookable, "walk_in": self.walk_in}
+
+
+async def catalogue(db: AsyncSession) -> list[Service]:
+    return list(await db.scalars(select(Service).order_by(Service.sort_order, Service.code)))
+
+
+async def _rows(db: AsyncSession, office: Office) -> dict[int, OfficeService]:
+    rows = await db.scalars(select(OfficeService).where(OfficeService.office_id == office.id))
+    return {row.service_id: row for row in rows}
+
+
+async def offering(db: AsyncSession, office: Office) -> list[Offering]:
+    """The whole catalogue, each service with this office's choices."""
+    rows = await _rows(db, office)
+    result = []
+    for service in await catalogue(db):
+        row = rows.get(service.id)
+        if row is None:
+            result.append(Offering(service, False, service.bookable, service.walk_in))
+        else:
+            result.append(Offering(service, row.active, row.bookable, row.walk_in))
+    return result
+
+
+async def save_offering(db: AsyncSession, office: Office, form: Form, user: User) -> dict[str, object]:
+    """Save the offering form in one go. Booking a service here needs the catalogue to allow it;
+    an offered service must be bookable or open to walk-ins here."""
+    rows = await _rows(db, office)
+    current = {o.service.id: o for o in await offering(db, office)}
+    wanted: dict[int, Offering] = {}
+    for service in await catalogue(db):
+        offered = form.flag(f"offered_{service.code}")
+        # A box the catalogue rules out is not on the form; its stored value is kept as it was.
+        before = current[service.id]
+        bookable = form.flag(f"bookable_{service.code}") if service.bookable else before.bookable
+        walk_in = form.flag(f"walk_in_{service.code}") if service.walk_in else before.walk_in
+        if offered and not ((bookable and service.bookable) or (walk_in and service.walk_in)):
+            form.error(
+                f"offered_{service.code}",
+                _(
+                    "Offer %(service)s for booking, for walk-ins or both.",
+                    service=service.name(i18n.current_locale.get()),
+                ),
+            )
+        wanted[service.id] = Offering(service, offered, bookable, walk_in)
+    form.check()
+    changes: dict[str, object] = {}
+    for service_id, want in wanted.items():
+        before = current[service_id]
+        row = rows.get(service_id)
+        if row is None and not want.offered:
+            continue
+        if row is None:
+            row = OfficeService(office_id=office.id, service_id=service_id)
+            db.add(row)
+        elif before == want:
+            continue
+        row.active, row.bookable, row.walk_in = want.offered, want.bookable, want.walk_in
+        changes[want.service.code] = {"before": before.snapshot(), "after": want.snapshot()}
+    if changes:
+        await db.flush()
+        record_change(db, user, "offering.update", "office", office.id, office.id, changes)
+    return changes
+
+
+async def counters(db: AsyncSession, office: Office) -> list[Counter]:
+    return list(
+        await db.scalars(select(Counter).where(Counter.office_id == office.id).order_by(Counter.number))
+    )
+
+
+async def add_counter(db: AsyncSession, office: Office, form: Form, user: User) -> Counter:
+    """A new counter numbered one above the highest so far (numbers are never reused)."""
+    name = form.text("name", max_length=80)
+    form.check()
+    await lock_office(db, office)
+    highest = await db.scalar(select(func.max(Counter.number)).where(Counter.office_id == office.id))
+    counter = Counter(office_id=office.id, number=(highest or 0) + 1, name=name)
+    await add_unique(db, counter, "name", lambda: _("Someone added a counter at the same moment. Try again."))
+    record_change(
+        db, user, "counter.add", "counter", counter.id, office.id, {"number": counter.number, "name": name}
+    )
+    return counter
+
+
+async def _counter(db: AsyncSession, office: Office, counter_id: int) -> Counter:
+    counter = await db.get(Counter, counter_id)
+    if counter is None or counter.office_id != office.id:
+        raise NotFoundException("No such counter at this office.")
+    return counter
+
+
+async def change_counter(
+    db: AsyncSession, office: Office, counter_id: int, form: Form, user: User
+) -> Counter:
+    """Rename, deactivate or reactivate a counter, as the form's ``action`` says."""
+    counter = await _counter(db, office, counter_id)
+    action = form.choice(
+        "action", {"rename": "rename", "deactivate": "deactivate", "reactivate": "reactivate"}
+    )
+    if action is None:
+        raise FormError(form.errors)
+    if action == "rename":
+        name = form.text("name", max_length=80)
+        if form.errors:
+            raise FormError({f"name_{counter.id}": form.errors["name"]})
+        change = {"name": {"before": counter.name, "after": name}}
+        counter.name = name
+    else:
+        active = action == "reactivate"
+        change = {"active": {"before": counter.active, "after": active}}
+        counter.active = active
+    await db.flush()
+    record_change(
+        db, user, f"counter.{action}", "counter", counter.id, office.id, {"number": counter.number, **change}
+    )
+    return counter
