@@ -29,7 +29,7 @@ def test_admin_sees_the_city_wide_pages(client):
 
 
 @pytest.mark.parametrize(
-    ("username", "role_name"), [("staff", "Front desk and counter"), ("agent", "Contact-center agent")]
+    ("username", "role_name"), [("staff", "Front-desk and counter staff"), ("agent", "Contact-center agent")]
 )
 def test_staff_and_agents_get_public_pages_only(client, username, role_name):
     html = logged_in(client, username).get("/staff").text

@@ -15,7 +15,7 @@ Errors = dict[str, str]
 _ROLE_NAMES = {
     Role.ADMIN: N_("Administrator"),
     Role.MANAGER: N_("Office manager"),
-    Role.STAFF: N_("Front desk and counter"),
+    Role.STAFF: N_("Front-desk and counter staff"),
     Role.AGENT: N_("Contact-center agent"),
 }
 

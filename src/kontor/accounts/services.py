@@ -238,7 +238,7 @@ async def create_api_token(
     """A new bearer token for ``user``. The token itself is returned once and never stored."""
     name = name.strip()
     if not name or len(name) > 120:
-        raise AccountError(N_("A token needs a name of at most 120 characters."), field="name")
+        raise AccountError(N_("Give the token a name of 1–120 characters."), field="name")
     token = new_token("kontor_")
     api_token = ApiToken(name=name, user_id=user.id, token_hash=hash_token(token), prefix=token[:12])
     db.add(api_token)

@@ -305,7 +305,7 @@ LOGINS: tuple[DemoLogin, ...] = (
         "Demo Disk Kista",
         "staff",
         ("rinkeby-kista",),
-        "/desk/rinkeby-kista and /counter/rinkeby-kista",
+        "/staff: the front desk's home; no admin rights",
     ),
-    DemoLogin("agent", "Demo Kontaktcenter", "agent", (), "/agent: find an office and book for a caller"),
+    DemoLogin("agent", "Demo Kontaktcenter", "agent", (), "/staff: reads every office; no admin rights"),
 )

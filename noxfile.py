@@ -1,0 +1,64 @@
+"""Sessions for developers and CI: ``nox -s tests``, ``lint``, ``i18n`` and ``bench``."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = True
+
+PYTHON = "3.11"
+LINTED = ["src", "tests", "bench", "noxfile.py", "alembic"]
+I18N_DIR = "src/kontor/i18n"
+LOCALE_DIR = f"{I18N_DIR}/locale"
+TEMPLATE = f"{I18N_DIR}/messages.pot"
+# The same list as kontor.i18n.LOCALES; the noxfile does not import the package it installs.
+LOCALES = ("sv", "en", "fi")
+COMPILE_CATALOGS = "from kontor import i18n; [i18n.compile_catalog(code) for code in i18n.LOCALES]"
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole suite. PostgreSQL (KONTOR_TEST_POSTGRES_URL) and browser (Chromium) halves skip when
+    their service is missing, and the run ends by naming what did not run."""
+    session.install("-e", ".[test]")
+    session.run("python", "-c", COMPILE_CATALOGS)
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    session.install("ruff==0.17.6")  # pinned: a new ruff release must not break CI by itself
+    session.run("ruff", "check", *LINTED)
+    session.run("ruff", "format", "--check", *LINTED)
+
+
+@nox.session(python=PYTHON)
+def i18n(session: nox.Session) -> None:
+    """Extract messages from code and templates, merge them into each catalogue, compile."""
+    session.install("babel", "jinja2")
+    session.run(
+        "pybabel", "extract", "-F", "babel.cfg", "-k", "N_", "--project=kontor", f"--version={_version()}",
+        "--copyright-holder=kontor", "-o", TEMPLATE, ".",
+    )  # fmt: skip
+    for locale in LOCALES:
+        session.run(
+            "pybabel", "update", "-i", TEMPLATE, "-d", LOCALE_DIR, "-D", "messages", "-l", locale,
+            "--init-missing", "--no-fuzzy-matching", "--ignore-obsolete",
+        )  # fmt: skip
+    session.run("pybabel", "compile", "-d", LOCALE_DIR, "-D", "messages", "--statistics")
+
+
+def _version() -> str:
+    return tomllib.loads(Path("pyproject.toml").read_text())["project"]["version"]
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Requests per second of the hot pages against a hello-world app, on one pinned core each."""
+    session.install("-e", ".[test]")
+    session.run("python", "bench/run.py", *session.posargs)
