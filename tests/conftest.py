@@ -29,6 +29,7 @@ from kontor.settings import Settings
 POSTGRES_URL = os.environ.get("KONTOR_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("KONTOR_REQUIRE_POSTGRES") == "1"
 NOT_RUN: dict[str, str] = {}
+ENGLISH = {"Accept-Language": "en"}
 
 
 def _skip_or_fail(part: str, reason: str) -> None:
@@ -177,11 +178,15 @@ def app(settings: Settings) -> Litestar:
 
 @pytest.fixture
 def client(app: Litestar, city) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
+    # Assertions read the English msgids; tests of Swedish and Finnish ask for them explicitly.
     with TestClient(app, base_url="http://testserver.local") as test_client:
+        test_client.headers.update(ENGLISH)
         yield test_client
 
 
 @pytest.fixture
 def empty_client(app: Litestar) -> Iterator[TestClient]:
+    # Assertions read the English msgids; tests of Swedish and Finnish ask for them explicitly.
     with TestClient(app, base_url="http://testserver.local") as test_client:
+        test_client.headers.update(ENGLISH)
         yield test_client

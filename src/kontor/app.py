@@ -32,6 +32,7 @@ from kontor.db.engine import create_engine, writer
 from kontor.db.store import DatabaseStore
 from kontor.offices import api as offices_api
 from kontor.offices import web as offices_web
+from kontor.offices.directory import OfficeDirectory
 from kontor.settings import Settings, resource_dir
 from kontor.web import pages
 from kontor.web.errors import http_exception_handler, internal_error_handler
@@ -130,5 +131,10 @@ def _state(settings: Settings, session_maker: Any, write_session_maker: Any) -> 
     from litestar.datastructures import State
 
     return State(
-        {"settings": settings, "session_maker": session_maker, "write_session_maker": write_session_maker}
+        {
+            "settings": settings,
+            "session_maker": session_maker,
+            "write_session_maker": write_session_maker,
+            "directory": OfficeDirectory(),
+        }
     )

@@ -9,19 +9,19 @@ from litestar.params import FromPath
 
 from kontor.admin import hours_editing
 from kontor.admin.forms import Form, FormError
-from kontor.admin.office_pages import MANAGERS, AdminRequest, Db, changed, rejected
+from kontor.admin.office_pages import MANAGERS, AdminRequest, Db, apply_form, changed, rejected
 from kontor.admin.services import managed_office
 
 
 @post("/admin/offices/{slug:str}/hours", guards=MANAGERS)
 async def add_interval(request: AdminRequest, db_write: Db, slug: FromPath[str]) -> Response[Any]:
-    office = await managed_office(db_write, request.user, slug)
-    form = Form(await request.form())
-    try:
-        await hours_editing.add_weekly_interval(db_write, office, form, request.user)
-    except FormError as error:
-        return await rejected(request, db_write, office, "hours", form, error)
-    return await changed(request, db_write, office, "hours")
+    return await apply_form(
+        request,
+        db_write,
+        slug,
+        "hours",
+        lambda office, form: hours_editing.add_weekly_interval(db_write, office, form, request.user),
+    )
 
 
 @post("/admin/offices/{slug:str}/hours/{interval_id:int}/delete", guards=MANAGERS)
@@ -45,13 +45,13 @@ async def copy_monday(request: AdminRequest, db_write: Db, slug: FromPath[str]) 
 
 @post("/admin/offices/{slug:str}/closures", guards=MANAGERS)
 async def add_closure(request: AdminRequest, db_write: Db, slug: FromPath[str]) -> Response[Any]:
-    office = await managed_office(db_write, request.user, slug)
-    form = Form(await request.form())
-    try:
-        await hours_editing.add_closure(db_write, office, form, request.user)
-    except FormError as error:
-        return await rejected(request, db_write, office, "closures", form, error)
-    return await changed(request, db_write, office, "closures")
+    return await apply_form(
+        request,
+        db_write,
+        slug,
+        "closures",
+        lambda office, form: hours_editing.add_closure(db_write, office, form, request.user),
+    )
 
 
 @post("/admin/offices/{slug:str}/closures/{closure_id:int}/delete", guards=MANAGERS)

@@ -6,6 +6,7 @@ htmx the answer is the changed section itself, and the preview of the hours when
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -114,50 +115,68 @@ async def office_page(
     return page(request, "admin/office.html", context, fragment=_fragment(section))
 
 
-@post("/admin/offices/{slug:str}/details", guards=MANAGERS)
-async def save_details(request: AdminRequest, db_write: Db, slug: FromPath[str]) -> Response[Any]:
-    office = await managed_office(db_write, request.user, slug)
+async def apply_form(
+    request: AdminRequest,
+    db: AsyncSession,
+    slug: str,
+    section: str,
+    change: Callable[[Office, Form], Awaitable[object]],
+) -> Response[Any]:
+    """What every section's form does: find the manager's office, read the form, make the change,
+    and answer with the section re-rendered, or with the form and its errors."""
+    office = await managed_office(db, request.user, slug)
     form = Form(await request.form())
     try:
-        await update_details(db_write, office, form, request.user)
+        await change(office, form)
     except FormError as error:
-        return await rejected(request, db_write, office, "details", form, error)
-    return await changed(request, db_write, office, "details")
+        return await rejected(request, db, office, section, form, error)
+    return await changed(request, db, office, section)
+
+
+@post("/admin/offices/{slug:str}/details", guards=MANAGERS)
+async def save_details(request: AdminRequest, db_write: Db, slug: FromPath[str]) -> Response[Any]:
+    return await apply_form(
+        request,
+        db_write,
+        slug,
+        "details",
+        lambda office, form: update_details(db_write, office, form, request.user),
+    )
 
 
 @post("/admin/offices/{slug:str}/offering", guards=MANAGERS)
 async def save_offering(request: AdminRequest, db_write: Db, slug: FromPath[str]) -> Response[Any]:
-    office = await managed_office(db_write, request.user, slug)
-    form = Form(await request.form())
-    try:
-        await offering.save_offering(db_write, office, form, request.user)
-    except FormError as error:
-        return await rejected(request, db_write, office, "offering", form, error)
-    return await changed(request, db_write, office, "offering")
+    return await apply_form(
+        request,
+        db_write,
+        slug,
+        "offering",
+        lambda office, form: offering.save_offering(db_write, office, form, request.user),
+    )
 
 
 @post("/admin/offices/{slug:str}/counters", guards=MANAGERS)
 async def add_counter(request: AdminRequest, db_write: Db, slug: FromPath[str]) -> Response[Any]:
-    office = await managed_office(db_write, request.user, slug)
-    form = Form(await request.form())
-    try:
-        await offering.add_counter(db_write, office, form, request.user)
-    except FormError as error:
-        return await rejected(request, db_write, office, "counters", form, error)
-    return await changed(request, db_write, office, "counters")
+    return await apply_form(
+        request,
+        db_write,
+        slug,
+        "counters",
+        lambda office, form: offering.add_counter(db_write, office, form, request.user),
+    )
 
 
 @post("/admin/offices/{slug:str}/counters/{counter_id:int}", guards=MANAGERS)
 async def change_counter(
     request: AdminRequest, db_write: Db, slug: FromPath[str], counter_id: FromPath[int]
 ) -> Response[Any]:
-    office = await managed_office(db_write, request.user, slug)
-    form = Form(await request.form())
-    try:
-        await offering.change_counter(db_write, office, counter_id, form, request.user)
-    except FormError as error:
-        return await rejected(request, db_write, office, "counters", form, error)
-    return await changed(request, db_write, office, "counters")
+    return await apply_form(
+        request,
+        db_write,
+        slug,
+        "counters",
+        lambda office, form: offering.change_counter(db_write, office, counter_id, form, request.user),
+    )
 
 
 ROUTES = [office_page, save_details, save_offering, add_counter, change_counter]

@@ -106,12 +106,24 @@ def babel_locale(locale: str) -> Locale:
 
 def format_date(value: date, format: str = "long") -> str:
     """Dates in the reader's language: "fredag 21 augusti", "perjantai 21. elokuuta"."""
+    if type(value) is date:  # a datetime would be cut to its date
+        return _format_date(value, format, current_locale.get())
     return babel_dates.format_date(value, format=format, locale=babel_locale(current_locale.get()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_date(value: date, format: str, locale: str) -> str:
+    return babel_dates.format_date(value, format=format, locale=babel_locale(locale))
 
 
 def format_day(value: date) -> str:
     """Weekday and date without the year, the way offices write it on their doors."""
-    locale = current_locale.get()
+    return _format_day(value, current_locale.get())
+
+
+# Pages show the same few weeks of dates over and over, and Babel's formatting is the costly part.
+@functools.lru_cache(maxsize=4096)
+def _format_day(value: date, locale: str) -> str:
     pattern = _DAY_PATTERNS.get(locale, "EEEE d MMMM")
     return babel_dates.format_date(value, format=pattern, locale=babel_locale(locale))
 

@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor.hours.names import day_note
 from kontor.hours.rules import DayHours, OfficeHours, hours_for_range, is_open_at
-from kontor.hours.services import current_time, load_hours, office_hours
+from kontor.hours.services import current_time
 from kontor.i18n import current_locale
 from kontor.offices import schemas
 from kontor.offices.models import Office
-from kontor.offices.services import active_offices, offerings, offers, office_by_slug
+from kontor.offices.services import offerings, offers
 
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 14
@@ -89,15 +89,16 @@ async def list_offices(
     ] = None,
 ) -> list[schemas.Office]:
     now = current_time(request.app.state)
-    offices = await active_offices(db_session)
+    directory = request.app.state.directory
+    offices = await directory.offices(db_session)
     if service:
         offices = [office for office in offices if offers(office, service)]
-    hours = await load_hours(db_session, offices, *_around(now))
+    hours = await directory.hours(db_session, *_around(now))
     return [_office_out(office, hours[office.id], now) for office in offices]
 
 
-async def _office_or_404(db: AsyncSession, slug: str) -> Office:
-    office = await office_by_slug(db, slug)
+async def _office_or_404(request: Request[Any, Any, Any], db: AsyncSession, slug: str) -> Office:
+    office = await request.app.state.directory.office(db, slug)
     if office is None:
         raise NotFoundException(f"No office with slug {slug!r}.")
     return office
@@ -113,8 +114,8 @@ async def _office_or_404(db: AsyncSession, slug: str) -> Office:
 )
 async def get_office(request: Request[Any, Any, Any], db_session: Db, slug: Slug) -> schemas.Office:
     now = current_time(request.app.state)
-    office = await _office_or_404(db_session, slug)
-    hours = await office_hours(db_session, office, *_around(now))
+    office = await _office_or_404(request, db_session, slug)
+    hours = (await request.app.state.directory.hours(db_session, *_around(now)))[office.id]
     return _office_out(office, hours, now)
 
 
@@ -175,7 +176,7 @@ async def get_office_hours(
     ] = None,
 ) -> list[schemas.DayHours]:
     first, last = _parse_date("from", from_), _parse_date("to", to)
-    office = await _office_or_404(db_session, slug)
+    office = await _office_or_404(request, db_session, slug)
     if first is None:
         first = current_time(request.app.state).astimezone(ZoneInfo(office.timezone)).date()
     if last is None:
@@ -184,7 +185,7 @@ async def get_office_hours(
         raise ValidationException(f"'from' ({first}) is after 'to' ({last}).")
     if (last - first).days + 1 > MAX_RANGE_DAYS:
         raise ValidationException(f"The range is longer than {MAX_RANGE_DAYS} days; ask for a shorter one.")
-    hours = await office_hours(db_session, office, first, last)
+    hours = await request.app.state.directory.office_hours(db_session, office, first, last)
     return [_day_out(day) for day in hours_for_range(hours, first, last)]
 
 

@@ -24,18 +24,14 @@ from kontor.hours.services import (
     NEXT_OPENING_HORIZON_DAYS,
     current_time,
     deviations,
-    load_hours,
-    office_hours,
     open_status,
     status_window,
 )
 from kontor.i18n import current_locale
 from kontor.offices.services import (
-    active_offices,
     group_by_district,
     offerings,
     offers,
-    office_by_slug,
     search_offices,
     services_offered,
 )
@@ -59,19 +55,19 @@ async def office_finder(
     q: FromQuery[str | None] = None,
 ) -> Template:
     now = current_time(request.app.state)
-    offices = await active_offices(db_session)
+    directory = request.app.state.directory
+    offices = await directory.offices(db_session)
     services = services_offered(offices)
     # An unknown or retired service code (an old link) shows every office rather than none.
     chosen = service if any(s.code == service for s in services) else None
     shown = search_offices(offices, q or "")
     if chosen:
         shown = [office for office in shown if offers(office, chosen)]
-    first, last = status_window(now)
-    hours = await load_hours(db_session, shown, first, last)
+    statuses = await directory.open_statuses(db_session, now)
     context = {
         **_HELPERS,
         "groups": group_by_district(shown),
-        "statuses": {office.id: open_status(hours[office.id], now) for office in shown},
+        "statuses": statuses,
         "count": len(shown),
         "services": services,
         "chosen": chosen,
@@ -88,7 +84,8 @@ def _week(days: list[Any], monday: date) -> list[Any]:
 
 @get("/offices/{slug:str}", name="office_page", include_in_schema=False)
 async def office_page(request: Request[Any, Any, Any], db_session: Db, slug: FromPath[str]) -> Template:
-    office = await office_by_slug(db_session, slug)
+    directory = request.app.state.directory
+    office = await directory.office(db_session, slug)
     if office is None:
         raise NotFoundException(f"No office with the address {slug!r}.")
     now = current_time(request.app.state)
@@ -97,7 +94,7 @@ async def office_page(request: Request[Any, Any, Any], db_session: Db, slug: Fro
     monday = today - timedelta(days=today.weekday())
     first, last = status_window(now)
     first = min(first, monday)
-    hours = await office_hours(db_session, office, first, last)
+    hours = (await directory.hours(db_session, first, last))[office.id]
     days = hours_for_range(hours, monday, monday + timedelta(days=13))
     locale = current_locale.get()
     context = {

@@ -1,0 +1,144 @@
+"""A short-lived snapshot of the offices and their hours, for the busiest public pages.
+
+Every public page needs every office with its district, offering and hours; loading them is most of
+a request's work, and they change a few times a week. Each app keeps a snapshot for a few seconds
+and drops it as soon as any session in this process commits a change to offices, services or hours
+(an ORM event below), so a manager sees their own change at once and the other instances of a
+city's installation see it within ``max_age`` seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from kontor.hours.models import Closure, ClosureInterval, WeeklyHours
+from kontor.hours.rules import OfficeHours
+from kontor.hours.services import OpenStatus, load_hours, open_status, status_window
+from kontor.offices.models import Counter, District, Office, OfficeService, Service
+from kontor.offices.services import active_offices
+
+WATCHED = (Office, District, Service, OfficeService, Counter, WeeklyHours, Closure, ClosureInterval)
+_CHANGED = "kontor_directory_changed"
+_HOURS_WINDOWS = 16  # the finder, the office page and a few API ranges at a time
+
+
+class _Generation:
+    """Bumped on every committed change to what the directory holds, process-wide."""
+
+    value = 0
+
+
+@dataclass
+class _Snapshot:
+    generation: int
+    loaded_at: float
+    offices: list[Office]
+    by_slug: dict[str, Office]
+    hours: OrderedDict[tuple[date, date], dict[int, OfficeHours]] = field(default_factory=OrderedDict)
+    statuses: dict[datetime, dict[int, OpenStatus]] = field(default_factory=dict)
+
+
+class OfficeDirectory:
+    def __init__(self, max_age: float = 5.0) -> None:
+        self.max_age = max_age
+        self._snapshot: _Snapshot | None = None
+
+    async def _current(self, db: AsyncSession) -> _Snapshot:
+        snapshot = self._snapshot
+        if (
+            snapshot is None
+            or snapshot.generation != _Generation.value
+            or time.monotonic() - snapshot.loaded_at > self.max_age
+        ):
+            generation = _Generation.value
+            offices = await active_offices(db)
+            # Detached from the session that loaded them: every attribute the pages read is loaded.
+            db.expunge_all()
+            snapshot = _Snapshot(generation, time.monotonic(), offices, {o.slug: o for o in offices})
+            self._snapshot = snapshot
+        return snapshot
+
+    async def offices(self, db: AsyncSession) -> list[Office]:
+        """Every active office, as :func:`kontor.offices.services.active_offices` gives them."""
+        return (await self._current(db)).offices
+
+    async def office(self, db: AsyncSession, slug: str) -> Office | None:
+        return (await self._current(db)).by_slug.get(slug)
+
+    async def hours(self, db: AsyncSession, first: date, last: date) -> dict[int, OfficeHours]:
+        """The hours of every active office with the closures that touch first..last."""
+        snapshot = await self._current(db)
+        key = (first, last)
+        found = snapshot.hours.get(key)
+        if found is None:
+            found = await load_hours(db, snapshot.offices, first, last)
+            snapshot.hours[key] = found
+            while len(snapshot.hours) > _HOURS_WINDOWS:
+                snapshot.hours.popitem(last=False)
+        else:
+            snapshot.hours.move_to_end(key)
+        return found
+
+    async def office_hours(self, db: AsyncSession, office: Office, first: date, last: date) -> OfficeHours:
+        """One office's hours: from the snapshot when that window is there, else loaded for this office
+        alone (an API client's own range should not load, or push out, every office's hours)."""
+        snapshot = await self._current(db)
+        found = snapshot.hours.get((first, last))
+        if found is not None and office.id in found:
+            return found[office.id]
+        return (await load_hours(db, [office], first, last))[office.id]
+
+    async def open_statuses(self, db: AsyncSession, now: datetime) -> dict[int, OpenStatus]:
+        """Every active office's open/closed status, computed once a minute: hours begin and end on
+        whole minutes, so any instant of a minute has the status of its first second."""
+        minute = now.replace(second=0, microsecond=0)
+        snapshot = await self._current(db)
+        found = snapshot.statuses.get(minute)
+        if found is None:
+            hours = await self.hours(db, *status_window(minute))
+            found = {office.id: open_status(hours[office.id], minute) for office in snapshot.offices}
+            snapshot.statuses = {minute: found}
+        return found
+
+    def clear(self) -> None:
+        self._snapshot = None
+
+
+def _watched(instances: Any) -> bool:
+    return any(isinstance(instance, WATCHED) for instance in instances)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changes(session: Session, _context: Any) -> None:
+    if _watched(session.new) or _watched(session.dirty) or _watched(session.deleted):
+        session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_changes(state: ORMExecuteState) -> None:
+    mapper = state.bind_mapper
+    if (
+        (state.is_update or state.is_delete or state.is_insert)
+        and mapper is not None
+        and issubclass(mapper.class_, WATCHED)
+    ):
+        state.session.info[_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _changes_committed(session: Session) -> None:
+    if session.info.pop(_CHANGED, False):
+        _Generation.value += 1
+
+
+@event.listens_for(Session, "after_rollback")
+def _changes_dropped(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
