@@ -2,6 +2,7 @@
 
 from kontor.accounts.models import ApiToken, LoginAttempt, Role, User, office_memberships
 from kontor.audit.models import AuditEntry, Channel
+from kontor.booking.models import Booking, BookingEvent
 from kontor.db.base import Base
 from kontor.db.store import StoredValue
 from kontor.hours.models import Closure, ClosureInterval, WeeklyHours
@@ -11,6 +12,8 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "Booking",
+    "BookingEvent",
     "Channel",
     "Closure",
     "ClosureInterval",

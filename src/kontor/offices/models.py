@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kontor.db.base import Base, IdMixin, Timestamped
@@ -52,7 +52,11 @@ class Service(IdMixin, Base):
     """A kind of errand (ärendetyp) in the city's catalogue; names in the three UI languages."""
 
     __tablename__ = "services"
-    __table_args__ = (CheckConstraint("duration_minutes > 0", name="duration_positive"),)
+    __table_args__ = (
+        CheckConstraint("duration_minutes > 0", name="duration_positive"),
+        CheckConstraint("min_notice_minutes >= 0", name="min_notice_not_negative"),
+        CheckConstraint("horizon_days BETWEEN 1 AND 366", name="horizon_days_range"),
+    )
 
     code: Mapped[str] = mapped_column(String(40), unique=True)
     letter: Mapped[str] = mapped_column(String(1))
@@ -66,6 +70,9 @@ class Service(IdMixin, Base):
     bookable: Mapped[bool] = mapped_column(Boolean, default=True)
     walk_in: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(default=0)
+    # Online booking: how long before a visit it can be booked at the latest, and how far ahead.
+    min_notice_minutes: Mapped[int] = mapped_column(default=120, server_default=text("120"))
+    horizon_days: Mapped[int] = mapped_column(default=60, server_default=text("60"))
 
     def name(self, locale: str) -> str:
         return getattr(self, f"name_{locale}", None) or self.name_sv
@@ -78,13 +85,18 @@ class OfficeService(IdMixin, Base):
     """An office's offering of a service: whether it can be booked, walked in for, or both, there."""
 
     __tablename__ = "office_services"
-    __table_args__ = (UniqueConstraint("office_id", "service_id"),)
+    __table_args__ = (
+        UniqueConstraint("office_id", "service_id"),
+        CheckConstraint("seats >= 1", name="seats_positive"),
+    )
 
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"), index=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"), index=True)
     bookable: Mapped[bool] = mapped_column(Boolean, default=True)
     walk_in: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Visits of this service the office can take in parallel in one slot (bookings per slot).
+    seats: Mapped[int] = mapped_column(default=1, server_default=text("1"))
 
     office: Mapped[Office] = relationship(back_populates="offerings")
     service: Mapped[Service] = relationship(lazy="joined")

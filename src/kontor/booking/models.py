@@ -1,0 +1,108 @@
+"""Bookings of a visit, and the history of every change made to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kontor.db.base import Base, IdMixin, Timestamped, utcnow
+from kontor.offices.models import Office, Service
+
+
+class BookingStatus(StrEnum):
+    HELD = "held"
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    CHECKED_IN = "checked_in"
+    SERVED = "served"
+    NO_SHOW = "no_show"
+
+
+class Need(StrEnum):
+    """What a visitor may tell the office in advance; nothing more (DESIGN rule 6)."""
+
+    INTERPRETER = "interpreter"
+    ACCESSIBILITY = "accessibility"
+    COMPUTER_HELP = "computer_help"
+
+
+# The channels a booking can be made through (the audit log's channel also knows cli and system).
+BOOKING_CHANNELS = ("web", "phone", "desk", "counter", "api")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+# Every booking that is not cancelled holds its seat, and a seat of a slot has one holder at most:
+# this index is what keeps a slot from holding more bookings than its seats (DESIGN rule 3).
+_HOLDS_SEAT = text("status != 'cancelled'")
+
+
+class Booking(IdMixin, Timestamped, Base):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint("seat >= 1", name="seat_positive"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint(_in("status", tuple(BookingStatus)), name="status_known"),
+        CheckConstraint(_in("channel", BOOKING_CHANNELS), name="channel_known"),
+        CheckConstraint(_in("language", ("sv", "en", "fi")), name="language_known"),
+        Index(
+            "ux_bookings_seat",
+            "office_id",
+            "service_id",
+            "starts_at",
+            "seat",
+            unique=True,
+            sqlite_where=_HOLDS_SEAT,
+            postgresql_where=_HOLDS_SEAT,
+        ),
+        Index("ix_bookings_office_starts_at", "office_id", "starts_at"),
+    )
+
+    # Stored without the dash: "ACDE4779" is shown as "ACDE-4779" (see booking.references).
+    reference: Mapped[str] = mapped_column(String(8), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64))
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id", ondelete="RESTRICT"))
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="RESTRICT"), index=True)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    seat: Mapped[int]
+    status: Mapped[str] = mapped_column(String(20), default=BookingStatus.BOOKED.value)
+    hold_expires_at: Mapped[datetime | None]
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(5), default="sv")
+    needs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    channel: Mapped[str] = mapped_column(String(20))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    cancelled_at: Mapped[datetime | None]
+
+    office: Mapped[Office] = relationship(lazy="joined")
+    service: Mapped[Service] = relationship(lazy="joined")
+
+    @property
+    def is_active(self) -> bool:
+        """Still to come or under way: booked, held, or checked in."""
+        return self.status in {BookingStatus.HELD, BookingStatus.BOOKED, BookingStatus.CHECKED_IN}
+
+
+class BookingEvent(IdMixin, Base):
+    """One change of a booking: who made it, through which channel, and when (DESIGN rule 5)."""
+
+    __tablename__ = "booking_events"
+
+    booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor: Mapped[str] = mapped_column(String(120))
+    # What changed (times, seats, statuses); never the visitor's name or contact details.
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
