@@ -28,6 +28,7 @@ from kontor.accounts import web as accounts_web
 from kontor.accounts.auth import KontorAuthenticationMiddleware
 from kontor.accounts.sessions import RotatingSessionConfig
 from kontor.admin import web as admin_web
+from kontor.booking import api as booking_api
 from kontor.db.engine import create_engine, writer
 from kontor.db.store import DatabaseStore
 from kontor.offices import api as offices_api
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *pages.ROUTES,
             *offices_web.ROUTES,
             *offices_api.ROUTES,
+            *booking_api.ROUTES,
             *accounts_web.ROUTES,
             *accounts_admin_web.ROUTES,
             *admin_web.ROUTES,

@@ -97,7 +97,7 @@ async def list_offices(
     return [_office_out(office, hours[office.id], now) for office in offices]
 
 
-async def _office_or_404(request: Request[Any, Any, Any], db: AsyncSession, slug: str) -> Office:
+async def office_or_404(request: Request[Any, Any, Any], db: AsyncSession, slug: str) -> Office:
     office = await request.app.state.directory.office(db, slug)
     if office is None:
         raise NotFoundException(f"No office with slug {slug!r}.")
@@ -114,12 +114,12 @@ async def _office_or_404(request: Request[Any, Any, Any], db: AsyncSession, slug
 )
 async def get_office(request: Request[Any, Any, Any], db_session: Db, slug: Slug) -> schemas.Office:
     now = current_time(request.app.state)
-    office = await _office_or_404(request, db_session, slug)
+    office = await office_or_404(request, db_session, slug)
     hours = (await request.app.state.directory.hours(db_session, *_around(now)))[office.id]
     return _office_out(office, hours, now)
 
 
-def _parse_date(name: str, value: str | None) -> date | None:
+def parse_date(name: str, value: str | None) -> date | None:
     if value is None or value == "":
         return None
     try:
@@ -175,8 +175,8 @@ async def get_office_hours(
         ),
     ] = None,
 ) -> list[schemas.DayHours]:
-    first, last = _parse_date("from", from_), _parse_date("to", to)
-    office = await _office_or_404(request, db_session, slug)
+    first, last = parse_date("from", from_), parse_date("to", to)
+    office = await office_or_404(request, db_session, slug)
     if first is None:
         first = current_time(request.app.state).astimezone(ZoneInfo(office.timezone)).date()
     if last is None:

@@ -1,0 +1,291 @@
+"""The booking API: free slots, and booking, reading, cancelling and moving a visit.
+
+Status codes of a refused booking (BookingError kinds): invalid → 422, full → 409, not_bookable
+(the start or the service is not offered) → 409, not_found (office or service) → 404. The body is
+``{"detail": message, "extra": {"kind": ..., "field": ...}}``. An anonymous client's booking is
+recorded with channel ``api``; with an agent's bearer token it is a phone booking made by that agent
+(other staff tokens book with channel ``api`` as themselves).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request, get, post
+from litestar.connection import ASGIConnection
+from litestar.datastructures import CacheControlHeader
+from litestar.di import NamedDependency
+from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kontor.accounts.auth import can_work_in_office, current_user
+from kontor.accounts.models import Role, User
+from kontor.audit.models import Channel
+from kontor.booking import schemas, services
+from kontor.booking.models import Booking
+from kontor.booking.references import format_reference, normalize_reference
+from kontor.booking.slots import SlotPolicy, free_slots, slot_policy_kinds
+from kontor.booking.visitor import BookingError
+from kontor.hours.services import current_time
+from kontor.i18n import _
+from kontor.offices.api import DEFAULT_RANGE_DAYS, MAX_RANGE_DAYS, Slug, office_or_404, parse_date
+from kontor.offices.services import offerings
+
+_PRIVATE = {"cache_control": CacheControlHeader(no_store=True), "tags": ["bookings"]}
+_STATUS = {"invalid": 422, "full": 409, "not_bookable": 409, "not_found": 404}
+# Unknown reference, wrong token, or no right to see it: one answer, so none can be told apart.
+_NO_BOOKING = "No booking with this reference for this token."
+
+Db = NamedDependency[AsyncSession]
+Reference = Annotated[str, PathParameter(description="The booking's reference, e.g. ACDE-4779.")]
+BookingToken = Annotated[
+    str | None,
+    HeaderParameter(
+        name="X-Booking-Token",
+        description="The token returned when the booking was made. Staff send a bearer token instead.",
+        required=False,
+    ),
+]
+
+
+def _json_body(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # Only JSON: a cross-site form cannot send it without a CORS preflight (DESIGN rule 8).
+    media_type = connection.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise HTTPException(status_code=415, detail="Send the body as application/json.")
+
+
+def _refused(error: BookingError) -> HTTPException:
+    return HTTPException(
+        status_code=_STATUS.get(error.kind, 422),
+        detail=_(error.message),
+        extra={"kind": error.kind, "field": error.field},
+    )
+
+
+def _channel(user: User | None) -> tuple[Channel, User | str]:
+    """Through which channel and by whom a change comes: agents work by phone."""
+    if user is None:
+        return Channel.API, "resident"
+    return (Channel.PHONE if user.role == Role.AGENT else Channel.API), user
+
+
+def _local(moment: datetime, zone: str) -> datetime:
+    return moment.astimezone(ZoneInfo(zone))
+
+
+def _booking_out(booking: Booking) -> schemas.Booking:
+    zone = booking.office.timezone
+    return schemas.Booking(
+        reference=format_reference(booking.reference),
+        office=booking.office.slug,
+        service=booking.service.code,
+        start=_local(booking.starts_at, zone),
+        end=_local(booking.ends_at, zone),
+        status=booking.status,  # type: ignore[arg-type]
+        name=booking.name,
+        email=booking.email,
+        phone=booking.phone,
+        language=booking.language,
+        needs=list(booking.needs or []),
+    )
+
+
+@get(
+    "/api/v1/offices/{slug:str}/slots",
+    name="api_office_slots",
+    summary="Free slots of a service at an office",
+    description=(
+        "Bookable starts whose local date is from `from` to `to` (both inclusive, at most 366 days), "
+        "with the seats left; full slots are left out. 404 when the office is unknown or does not "
+        "take bookings for the service."
+    ),
+    raises=[NotFoundException, ValidationException],
+    **_PRIVATE,
+)
+async def list_slots(
+    request: Request[Any, Any, Any],
+    db_session: Db,
+    slug: Slug,
+    service: Annotated[str, QueryParameter(description="The service's code.")],
+    from_: Annotated[
+        str | None,
+        QueryParameter(name="from", description="First date (YYYY-MM-DD). Default: today.", format="date"),
+    ] = None,
+    to: Annotated[
+        str | None,
+        QueryParameter(description="Last date (YYYY-MM-DD). Default: 13 days after `from`.", format="date"),
+    ] = None,
+) -> list[schemas.Slot]:
+    first, last = parse_date("from", from_), parse_date("to", to)
+    office = await office_or_404(request, db_session, slug)
+    offering = next((o for o in offerings(office) if o.service.code == service), None)
+    if offering is None or not offering.is_bookable:
+        raise NotFoundException(f"Office {slug!r} takes no bookings for service {service!r}.")
+    now = current_time(request.app.state)
+    zone = ZoneInfo(office.timezone)
+    today = now.astimezone(zone).date()
+    first = first or today
+    last = last or first + timedelta(days=DEFAULT_RANGE_DAYS - 1)
+    if last < first:
+        raise ValidationException(f"'from' ({first}) is after 'to' ({last}).")
+    if (last - first).days + 1 > MAX_RANGE_DAYS:
+        raise ValidationException(f"The range is longer than {MAX_RANGE_DAYS} days; ask for a shorter one.")
+
+    kind = offering.service
+    # The same window as the booking service's check, so both see the same kinds of hours.
+    hours = await request.app.state.directory.office_hours(
+        db_session, office, today, today + timedelta(days=kind.horizon_days + 1)
+    )
+    policy = SlotPolicy(
+        duration=timedelta(minutes=kind.duration_minutes),
+        seats=offering.seats,
+        min_notice=timedelta(minutes=kind.min_notice_minutes),
+        horizon_days=kind.horizon_days,
+        kinds=slot_policy_kinds(hours),
+    )
+    first_start = datetime.combine(first, time(), zone).astimezone(UTC)
+    last_start = datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
+    taken = await services.taken_seats(db_session, office.id, kind.id, first_start, last_start, now)
+    return [
+        schemas.Slot(start=s.start.astimezone(zone), end=s.end.astimezone(zone), seats_left=s.seats_left)
+        for s in free_slots(hours, policy, first, last, now, taken)
+    ]
+
+
+@post(
+    "/api/v1/bookings",
+    name="api_book",
+    summary="Book a visit",
+    description=(
+        "Books the slot that starts at `start`. Give an e-mail address or a phone number. Errors: 422 "
+        "invalid input (`extra.field` names it), 409 the slot is full or not offered, 404 unknown "
+        "office or service, 415 a body that is not JSON."
+    ),
+    guards=[_json_body],
+    status_code=201,
+    **_PRIVATE,
+)
+async def create_booking(
+    request: Request[Any, Any, Any], db_write: Db, data: JSONBody[schemas.NewBooking]
+) -> schemas.BookingCreated:
+    channel, actor = _channel(current_user(request))
+    try:
+        booking, token = await services.book(
+            db_write,
+            office_slug=data.office,
+            service_code=data.service,
+            start=data.start,
+            name=data.name,
+            email=data.email,
+            phone=data.phone,
+            language=data.language,
+            needs=data.needs,
+            channel=channel,
+            actor=actor,
+            now=current_time(request.app.state),
+        )
+    except BookingError as error:
+        raise _refused(error) from None
+    out = _booking_out(booking)
+    return schemas.BookingCreated(
+        reference=out.reference,
+        token=token,
+        office=out.office,
+        service=out.service,
+        start=out.start,
+        end=out.end,
+        status=out.status,
+    )
+
+
+def _staff_may_see(user: User | None, office_id: int) -> bool:
+    return user is not None and (user.role == Role.AGENT or can_work_in_office(user, office_id))
+
+
+async def _booking_or_404(
+    request: Request[Any, Any, Any], db: AsyncSession, reference: str, token: str | None
+) -> Booking:
+    """The booking for the holder of its token, or for staff who may see it; else the one 404."""
+    booking = await services.find_by_reference(db, reference, token) if token else None
+    user = current_user(request)
+    if booking is None and user is not None:
+        key = normalize_reference(reference)
+        found = await db.scalar(select(Booking).where(Booking.reference == key)) if key else None
+        booking = found if found is not None and _staff_may_see(user, found.office_id) else None
+    if booking is None:
+        raise NotFoundException(_NO_BOOKING)
+    return booking
+
+
+@get(
+    "/api/v1/bookings/{reference:str}",
+    name="api_booking",
+    summary="One booking",
+    description="For the holder of the booking's token (X-Booking-Token) or staff with a bearer token.",
+    raises=[NotFoundException],
+    **_PRIVATE,
+)
+async def get_booking(
+    request: Request[Any, Any, Any], db_session: Db, reference: Reference, token: BookingToken = None
+) -> schemas.Booking:
+    return _booking_out(await _booking_or_404(request, db_session, reference, token))
+
+
+@post(
+    "/api/v1/bookings/{reference:str}/cancel",
+    name="api_booking_cancel",
+    summary="Cancel a booking",
+    description="Frees the seat. Cancelling twice changes nothing; 422 once the visit has begun.",
+    status_code=200,
+    raises=[NotFoundException],
+    **_PRIVATE,
+)
+async def cancel_booking(
+    request: Request[Any, Any, Any], db_write: Db, reference: Reference, token: BookingToken = None
+) -> schemas.Booking:
+    booking = await _booking_or_404(request, db_write, reference, token)
+    channel, actor = _channel(current_user(request))
+    try:
+        booking = await services.cancel(
+            db_write, booking, channel=channel, actor=actor, now=current_time(request.app.state)
+        )
+    except BookingError as error:
+        raise _refused(error) from None
+    return _booking_out(booking)
+
+
+@post(
+    "/api/v1/bookings/{reference:str}/reschedule",
+    name="api_booking_reschedule",
+    summary="Move a booking to another start",
+    description="409 when the new slot is full or not offered; the booking is then unchanged.",
+    guards=[_json_body],
+    status_code=200,
+    raises=[NotFoundException],
+    **_PRIVATE,
+)
+async def reschedule_booking(
+    request: Request[Any, Any, Any],
+    db_write: Db,
+    reference: Reference,
+    data: JSONBody[schemas.Reschedule],
+    token: BookingToken = None,
+) -> schemas.Booking:
+    booking = await _booking_or_404(request, db_write, reference, token)
+    channel, actor = _channel(current_user(request))
+    try:
+        booking = await services.reschedule(
+            db_write, booking, data.start, channel=channel, actor=actor, now=current_time(request.app.state)
+        )
+    except BookingError as error:
+        raise _refused(error) from None
+    return _booking_out(booking)
+
+
+ROUTES: list = [list_slots, create_booking, get_booking, cancel_booking, reschedule_booking]
