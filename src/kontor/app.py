@@ -29,6 +29,7 @@ from kontor.accounts.auth import KontorAuthenticationMiddleware
 from kontor.accounts.sessions import RotatingSessionConfig
 from kontor.admin import web as admin_web
 from kontor.booking import api as booking_api
+from kontor.booking import availability
 from kontor.db.engine import create_engine, writer
 from kontor.db.store import DatabaseStore
 from kontor.offices import api as offices_api
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *offices_web.ROUTES,
             *offices_api.ROUTES,
             *booking_api.ROUTES,
+            *availability.ROUTES,
             *accounts_web.ROUTES,
             *accounts_admin_web.ROUTES,
             *admin_web.ROUTES,

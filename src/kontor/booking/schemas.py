@@ -65,3 +65,12 @@ class Booking(Struct):
     phone: str | None
     language: str
     needs: list[str]
+
+
+class AvailableSlot(Struct):
+    office: Annotated[str, Meta(description="The office's slug.")]
+    office_name: str
+    district: Annotated[str, Meta(description="The office's district's slug.")]
+    start: Instant
+    end: Instant
+    seats_left: Annotated[int, Meta(description="Visits that can still be booked at this start.")]

@@ -1,0 +1,161 @@
+"""The earliest free slots of a service across every office, for residents who go wherever is soonest.
+
+Each office's hours come from the directory (one load for all offices), its taken seats from one query,
+and its days are scanned a week at a time until it has given `limit` slots: no office can place more
+than `limit` in the answer.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from litestar import Request, get
+from litestar.datastructures import CacheControlHeader
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException, ValidationException
+from litestar.params import QueryParameter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kontor.booking import schemas, services
+from kontor.booking.slots import SlotPolicy, free_slots, slot_policy_kinds
+from kontor.hours.services import current_time
+from kontor.offices.api import MAX_RANGE_DAYS, parse_date
+from kontor.offices.directory import OfficeDirectory
+from kontor.offices.models import District, Office, OfficeService, Service
+
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 100
+CITY_ZONE = ZoneInfo("Europe/Stockholm")
+_SCAN_DAYS = 7
+
+Db = NamedDependency[AsyncSession]
+
+
+def _bookable_offering(office: Office, code: str) -> OfficeService | None:
+    return next((o for o in office.offerings if o.service.code == code and o.is_bookable), None)
+
+
+async def _office_slots(
+    db: AsyncSession,
+    directory: OfficeDirectory,
+    office: Office,
+    offering: OfficeService,
+    first: date | None,
+    limit: int,
+    now: datetime,
+) -> list[schemas.AvailableSlot]:
+    """Up to `limit` of the office's earliest free slots from `first` (default: its today)."""
+    kind = offering.service
+    zone = ZoneInfo(office.timezone)
+    today = now.astimezone(zone).date()
+    first = first or today
+    last = min(today + timedelta(days=kind.horizon_days), first + timedelta(days=MAX_RANGE_DAYS - 1))
+    if last < first:
+        return []
+    # The same hours window as the slots endpoint and the booking check, so all three agree.
+    hours = await directory.office_hours(db, office, today, today + timedelta(days=kind.horizon_days + 1))
+    policy = SlotPolicy(
+        duration=timedelta(minutes=kind.duration_minutes),
+        seats=offering.seats,
+        min_notice=timedelta(minutes=kind.min_notice_minutes),
+        horizon_days=kind.horizon_days,
+        kinds=slot_policy_kinds(hours),
+    )
+    first_start = datetime.combine(first, time(), zone).astimezone(UTC)
+    last_start = datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
+    taken = await services.taken_seats(db, office.id, kind.id, first_start, last_start, now)
+    found: list[schemas.AvailableSlot] = []
+    day = first
+    while day <= last and len(found) < limit:
+        week_end = min(last, day + timedelta(days=_SCAN_DAYS - 1))
+        for slot in free_slots(hours, policy, day, week_end, now, taken):
+            found.append(
+                schemas.AvailableSlot(
+                    office=office.slug,
+                    office_name=office.name,
+                    district=office.district.slug,
+                    start=slot.start.astimezone(zone),
+                    end=slot.end.astimezone(zone),
+                    seats_left=slot.seats_left,
+                )
+            )
+        day = week_end + timedelta(days=1)
+    return found[:limit]
+
+
+async def earliest_slots(
+    db: AsyncSession,
+    directory: OfficeDirectory,
+    service_code: str,
+    first: date | None,
+    limit: int,
+    now: datetime,
+    district_slug: str | None = None,
+) -> list[schemas.AvailableSlot]:
+    """The `limit` earliest free slots of the service at every active office that takes bookings for
+    it (only the district's offices when given), by start and then office name.
+
+    Raises NotFoundException for an unknown service or district.
+    """
+    # The directory first: loading its snapshot detaches everything the session held.
+    offices = await directory.offices(db)
+    if await db.scalar(select(Service.id).where(Service.code == service_code)) is None:
+        raise NotFoundException(f"No service with code {service_code!r}.")
+    if district_slug is not None:
+        if await db.scalar(select(District.id).where(District.slug == district_slug)) is None:
+            raise NotFoundException(f"No district with slug {district_slug!r}.")
+        offices = [office for office in offices if office.district.slug == district_slug]
+    found: list[schemas.AvailableSlot] = []
+    for office in offices:
+        offering = _bookable_offering(office, service_code)
+        if offering is not None:
+            found += await _office_slots(db, directory, office, offering, first, limit, now)
+    found.sort(key=lambda s: (s.start.astimezone(UTC), s.office_name))
+    return found[:limit]
+
+
+@get(
+    "/api/v1/availability",
+    name="api_availability",
+    summary="The earliest free slots of a service at any office",
+    description=(
+        "The `limit` earliest bookable starts of the service from `from` to the end of its booking "
+        "horizon, across every office that takes bookings for it (or only a district's offices), "
+        "sorted by start and then office name. 404 when the service or the district is unknown."
+    ),
+    raises=[NotFoundException, ValidationException],
+    cache_control=CacheControlHeader(no_store=True),
+    tags=["bookings"],
+)
+async def list_availability(
+    request: Request[Any, Any, Any],
+    db_session: Db,
+    service: Annotated[str, QueryParameter(description="The service's code.")],
+    from_: Annotated[
+        str | None,
+        QueryParameter(name="from", description="First date (YYYY-MM-DD). Default: today.", format="date"),
+    ] = None,
+    limit: Annotated[
+        int, QueryParameter(description="How many slots at most.", ge=1, le=MAX_LIMIT)
+    ] = DEFAULT_LIMIT,
+    district: Annotated[
+        str | None, QueryParameter(description="Only offices of this district (its slug).")
+    ] = None,
+) -> list[schemas.AvailableSlot]:
+    first = parse_date("from", from_)
+    now = current_time(request.app.state)
+    return await earliest_slots(
+        db_session,
+        request.app.state.directory,
+        service,
+        first or now.astimezone(CITY_ZONE).date(),
+        limit,
+        now,
+        district_slug=district or None,
+    )
+
+
+ROUTES: list = [list_availability]
