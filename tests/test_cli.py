@@ -2,14 +2,11 @@
 
 import asyncio
 import io
-import os
-import uuid
 from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
 from sqlalchemy import inspect, select, text
-from sqlalchemy.engine import make_url
 
 from kontor import cli
 from kontor.accounts.models import ApiToken, User
@@ -19,7 +16,6 @@ from kontor.db.engine import create_engine
 from kontor.db.revision import current_revision, describe_database, head_revision, require_head
 from kontor.settings import Settings
 
-POSTGRES_URL = os.environ.get("KONTOR_TEST_POSTGRES_URL", "")
 SECRET = "test-secret-key-not-for-production"
 
 
@@ -44,35 +40,16 @@ def query(settings: Settings, work):  # type: ignore[no-untyped-def]
     return asyncio.run(run())
 
 
-async def _pg_admin(sql: str) -> None:
-    import asyncpg
-
-    url = make_url(POSTGRES_URL)
-    conn = await asyncpg.connect(
-        user=url.username, password=url.password, host=url.host, port=url.port or 5432, database=url.database
-    )
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_database(request, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
-    """Settings for a database without any schema, of each kind."""
-    if request.param == "sqlite":
+@pytest.fixture
+def empty_database(empty_database_url, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """Settings for a database without any schema, of each kind. On SQLite the CLI's default: no
+    KONTOR_DATABASE_URL, a file in the data directory."""
+    if empty_database_url.startswith("sqlite"):
         monkeypatch.delenv("KONTOR_DATABASE_URL", raising=False)
         monkeypatch.setenv("KONTOR_DATA_DIR", str(tmp_path))
         monkeypatch.setenv("KONTOR_SECRET_KEY", SECRET)
-        yield Settings.from_env()
-        return
-    if not POSTGRES_URL:
-        pytest.skip("postgres half not run: KONTOR_TEST_POSTGRES_URL is not set")
-    name = f"kontor_cli_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    yield use_database(monkeypatch, url, tmp_path)
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        return Settings.from_env()
+    return use_database(monkeypatch, empty_database_url, tmp_path)
 
 
 @pytest.fixture

@@ -4,11 +4,8 @@ they match the models exactly, and they can be undone and redone."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -19,23 +16,9 @@ from sqlalchemy.pool import NullPool
 
 from kontor.db.migrate import alembic_config, upgrade
 from kontor.db.models import Base
-from tests.conftest import POSTGRES_URL, _pg_admin, _pg_url, _settings, _skip_or_fail
+from tests.conftest import _settings
 
 MODEL_TABLES = set(Base.metadata.tables)
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database with nothing in it, not even Alembic's version table."""
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
-        return
-    if not POSTGRES_URL:
-        _skip_or_fail("postgres", "KONTOR_TEST_POSTGRES_URL is not set")
-    name = f"kontor_m_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    yield _pg_url(name)
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _inspect(url: str, look):  # type: ignore[no-untyped-def]

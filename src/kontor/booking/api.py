@@ -9,7 +9,7 @@ recorded with channel ``api``; with an agent's bearer token it is a phone bookin
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -29,7 +29,7 @@ from kontor.audit.models import Channel
 from kontor.booking import schemas, services
 from kontor.booking.models import Booking
 from kontor.booking.references import format_reference, normalize_reference
-from kontor.booking.slots import SlotPolicy, free_slots, slot_policy_kinds
+from kontor.booking.slots import free_slots
 from kontor.booking.visitor import BookingError
 from kontor.hours.services import current_time
 from kontor.i18n import _
@@ -137,24 +137,12 @@ async def list_slots(
     if (last - first).days + 1 > MAX_RANGE_DAYS:
         raise ValidationException(f"The range is longer than {MAX_RANGE_DAYS} days; ask for a shorter one.")
 
-    kind = offering.service
-    # The same window as the booking service's check, so both see the same kinds of hours.
-    hours = await request.app.state.directory.office_hours(
-        db_session, office, today, today + timedelta(days=kind.horizon_days + 1)
-    )
-    policy = SlotPolicy(
-        duration=timedelta(minutes=kind.duration_minutes),
-        seats=offering.seats,
-        min_notice=timedelta(minutes=kind.min_notice_minutes),
-        horizon_days=kind.horizon_days,
-        kinds=slot_policy_kinds(hours),
-    )
-    first_start = datetime.combine(first, time(), zone).astimezone(UTC)
-    last_start = datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
-    taken = await services.taken_seats(db_session, office.id, kind.id, first_start, last_start, now)
+    window = services.hours_window(office, offering.service, now)
+    hours = await request.app.state.directory.office_hours(db_session, office, *window)
+    taken = await services.taken_seats_on(db_session, office, offering.service_id, first, last, now)
     return [
         schemas.Slot(start=s.start.astimezone(zone), end=s.end.astimezone(zone), seats_left=s.seats_left)
-        for s in free_slots(hours, policy, first, last, now, taken)
+        for s in free_slots(hours, services.slot_policy(offering, hours), first, last, now, taken)
     ]
 
 

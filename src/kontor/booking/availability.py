@@ -7,7 +7,7 @@ than `limit` in the answer.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor.booking import schemas, services
-from kontor.booking.slots import SlotPolicy, free_slots, slot_policy_kinds
+from kontor.booking.slots import free_slots
 from kontor.hours.services import current_time
 from kontor.offices.api import MAX_RANGE_DAYS, parse_date
 from kontor.offices.directory import OfficeDirectory
@@ -28,7 +28,6 @@ from kontor.offices.models import District, Office, OfficeService, Service
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
-CITY_ZONE = ZoneInfo("Europe/Stockholm")
 _SCAN_DAYS = 7
 
 Db = NamedDependency[AsyncSession]
@@ -55,18 +54,9 @@ async def _office_slots(
     last = min(today + timedelta(days=kind.horizon_days), first + timedelta(days=MAX_RANGE_DAYS - 1))
     if last < first:
         return []
-    # The same hours window as the slots endpoint and the booking check, so all three agree.
-    hours = await directory.office_hours(db, office, today, today + timedelta(days=kind.horizon_days + 1))
-    policy = SlotPolicy(
-        duration=timedelta(minutes=kind.duration_minutes),
-        seats=offering.seats,
-        min_notice=timedelta(minutes=kind.min_notice_minutes),
-        horizon_days=kind.horizon_days,
-        kinds=slot_policy_kinds(hours),
-    )
-    first_start = datetime.combine(first, time(), zone).astimezone(UTC)
-    last_start = datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
-    taken = await services.taken_seats(db, office.id, kind.id, first_start, last_start, now)
+    hours = await directory.office_hours(db, office, *services.hours_window(office, kind, now))
+    policy = services.slot_policy(offering, hours)
+    taken = await services.taken_seats_on(db, office, kind.id, first, last, now)
     found: list[schemas.AvailableSlot] = []
     day = first
     while day <= last and len(found) < limit:
@@ -151,7 +141,7 @@ async def list_availability(
         db_session,
         request.app.state.directory,
         service,
-        first or now.astimezone(CITY_ZONE).date(),
+        first or now.astimezone(ZoneInfo(request.app.state.settings.default_timezone)).date(),
         limit,
         now,
         district_slug=district or None,

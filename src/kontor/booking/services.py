@@ -8,7 +8,7 @@ Every change writes a :class:`BookingEvent` in the same transaction (DESIGN rule
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,11 +24,22 @@ from kontor.booking.models import Booking, BookingEvent, BookingStatus
 from kontor.booking.references import new_reference, normalize_reference
 from kontor.booking.slots import SlotPolicy, is_bookable_start, slot_policy_kinds
 from kontor.booking.visitor import BookingError, check_visitor
+from kontor.hours.rules import OfficeHours
 from kontor.hours.services import office_hours
 from kontor.i18n import N_
 from kontor.offices.models import Office, OfficeService, Service
 
-__all__ = ["BookingError", "book", "cancel", "find_by_reference", "reschedule", "taken_seats"]
+__all__ = [
+    "BookingError",
+    "book",
+    "cancel",
+    "find_by_reference",
+    "hours_window",
+    "reschedule",
+    "slot_policy",
+    "taken_seats",
+    "taken_seats_on",
+]
 
 # Compared against when a reference is unknown, so the answer takes as long as for a wrong token.
 _NO_SUCH_TOKEN = hash_token("kontor-no-such-booking")
@@ -79,22 +90,33 @@ async def _offering(db: AsyncSession, office_slug: str, service_code: str) -> tu
     return office, offering
 
 
-async def _check_start(
-    db: AsyncSession, office: Office, offering: OfficeService, start: datetime, now: datetime
-) -> None:
-    """Raise unless ``start`` is a slot start the office offers for the service now (seats aside)."""
-    service = offering.service
+def hours_window(office: Office, service: Service, now: datetime) -> tuple[date, date]:
+    """The dates whose hours decide the service's slots at the office: today to a day past the horizon.
+    The slot listing, the search across offices and the booking check all load this same window, so
+    they see the same kinds of hours and agree on every slot."""
     today = now.astimezone(ZoneInfo(office.timezone)).date()
-    # The whole bookable window, so the kinds of hours are those the slot listing uses.
-    hours = await office_hours(db, office, today, today + timedelta(days=service.horizon_days + 1))
-    policy = SlotPolicy(
+    return today, today + timedelta(days=service.horizon_days + 1)
+
+
+def slot_policy(offering: OfficeService, hours: OfficeHours) -> SlotPolicy:
+    """The service's slot rules at the office: visit length, notice and horizon from the service, the
+    seats from the office's offering, and the kinds of hours that hold slots there."""
+    service = offering.service
+    return SlotPolicy(
         duration=timedelta(minutes=service.duration_minutes),
         seats=offering.seats,
         min_notice=timedelta(minutes=service.min_notice_minutes),
         horizon_days=service.horizon_days,
         kinds=slot_policy_kinds(hours),
     )
-    if not is_bookable_start(hours, policy, start, now):
+
+
+async def _check_start(
+    db: AsyncSession, office: Office, offering: OfficeService, start: datetime, now: datetime
+) -> None:
+    """Raise unless ``start`` is a slot start the office offers for the service now (seats aside)."""
+    hours = await office_hours(db, office, *hours_window(office, offering.service, now))
+    if not is_bookable_start(hours, slot_policy(offering, hours), start, now):
         raise BookingError("not_bookable", N_("This time cannot be booked. Choose another time."), "start")
 
 
@@ -290,6 +312,16 @@ async def find_by_reference(db: AsyncSession, reference: str, token: str) -> Boo
     booking = await db.scalar(select(Booking).where(Booking.reference == key)) if key else None
     matches = token_matches(token or "", booking.token_hash if booking is not None else _NO_SUCH_TOKEN)
     return booking if booking is not None and matches else None
+
+
+async def taken_seats_on(
+    db: AsyncSession, office: Office, service_id: int, first: date, last: date, now: datetime
+) -> dict[datetime, int]:
+    """:func:`taken_seats` for the slots whose local start date is first..last."""
+    zone = ZoneInfo(office.timezone)
+    first_start = datetime.combine(first, time(), zone).astimezone(UTC)
+    last_start = datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
+    return await taken_seats(db, office.id, service_id, first_start, last_start, now)
 
 
 async def taken_seats(
