@@ -9,7 +9,7 @@ recorded with channel ``api``; with an agent's bearer token it is a phone bookin
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -33,7 +33,7 @@ from kontor.booking.slots import free_slots
 from kontor.booking.visitor import BookingError
 from kontor.hours.services import current_time
 from kontor.i18n import _
-from kontor.offices.api import DEFAULT_RANGE_DAYS, MAX_RANGE_DAYS, Slug, office_or_404, parse_date
+from kontor.offices.api import Slug, date_range, office_or_404, parse_date
 from kontor.offices.services import offerings
 
 _PRIVATE = {"cache_control": CacheControlHeader(no_store=True), "tags": ["bookings"]}
@@ -129,13 +129,7 @@ async def list_slots(
         raise NotFoundException(f"Office {slug!r} takes no bookings for service {service!r}.")
     now = current_time(request.app.state)
     zone = ZoneInfo(office.timezone)
-    today = now.astimezone(zone).date()
-    first = first or today
-    last = last or first + timedelta(days=DEFAULT_RANGE_DAYS - 1)
-    if last < first:
-        raise ValidationException(f"'from' ({first}) is after 'to' ({last}).")
-    if (last - first).days + 1 > MAX_RANGE_DAYS:
-        raise ValidationException(f"The range is longer than {MAX_RANGE_DAYS} days; ask for a shorter one.")
+    first, last = date_range(first, last, now.astimezone(zone).date())
 
     window = services.hours_window(office, offering.service, now)
     hours = await request.app.state.directory.office_hours(db_session, office, *window)

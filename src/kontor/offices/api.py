@@ -128,6 +128,18 @@ def parse_date(name: str, value: str | None) -> date | None:
         raise ValidationException(f"'{name}' must be a date in the form YYYY-MM-DD, got {value!r}.") from None
 
 
+def date_range(first: date | None, last: date | None, today: date) -> tuple[date, date]:
+    """A requested range of dates, both inclusive: from ``today`` and two weeks long unless given;
+    a reversed range or one longer than MAX_RANGE_DAYS is a 400."""
+    first = first or today
+    last = last or first + timedelta(days=DEFAULT_RANGE_DAYS - 1)
+    if last < first:
+        raise ValidationException(f"'from' ({first}) is after 'to' ({last}).")
+    if (last - first).days + 1 > MAX_RANGE_DAYS:
+        raise ValidationException(f"The range is longer than {MAX_RANGE_DAYS} days; ask for a shorter one.")
+    return first, last
+
+
 def _day_out(day: DayHours) -> schemas.DayHours:
     return schemas.DayHours(
         day=day.day,
@@ -177,14 +189,8 @@ async def get_office_hours(
 ) -> list[schemas.DayHours]:
     first, last = parse_date("from", from_), parse_date("to", to)
     office = await office_or_404(request, db_session, slug)
-    if first is None:
-        first = current_time(request.app.state).astimezone(ZoneInfo(office.timezone)).date()
-    if last is None:
-        last = first + timedelta(days=DEFAULT_RANGE_DAYS - 1)
-    if last < first:
-        raise ValidationException(f"'from' ({first}) is after 'to' ({last}).")
-    if (last - first).days + 1 > MAX_RANGE_DAYS:
-        raise ValidationException(f"The range is longer than {MAX_RANGE_DAYS} days; ask for a shorter one.")
+    today = current_time(request.app.state).astimezone(ZoneInfo(office.timezone)).date()
+    first, last = date_range(first, last, today)
     hours = await request.app.state.directory.office_hours(db_session, office, first, last)
     return [_day_out(day) for day in hours_for_range(hours, first, last)]
 
