@@ -40,6 +40,31 @@ class Settings:
     contact_phone: str = "08-000 00 00"
     host: str = "127.0.0.1"
     port: int = 8000
+    # The address residents reach kontor at, for links in e-mails and text messages.
+    public_url: str = "http://127.0.0.1:8000"
+    # Online booking: how long a chosen time is held while the resident types, how long a cancelled
+    # seat waits before it is offered again (defeats slot trading), and how many upcoming visits of
+    # one service one e-mail address or phone number may hold.
+    hold_minutes: int = 10
+    cancel_release_minutes: int = 5
+    max_active_bookings: int = 2
+    # Requests per minute per client address to the booking endpoints (0 turns the limit off).
+    booking_rate_limit: int = 30
+    # Messages: "folder" writes them under data_dir/outbox (demo, tests); "smtp" sends e-mail with the
+    # KONTOR_SMTP_* settings. SMS: "folder", or "http" to POST JSON to sms_url.
+    mail_transport: str = "folder"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    mail_from: str = "kontor <noreply@stad.example>"
+    sms_transport: str = "folder"
+    sms_url: str = ""
+    sms_token: str = ""
+    sms_sender: str = "Stockholm"
+    # Whether this process runs the outbox sender and the sweeping of expired holds.
+    background_worker: bool = True
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

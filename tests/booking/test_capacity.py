@@ -7,7 +7,7 @@ of their own: exactly two get a seat, the rest are told the slot is full, on SQL
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -40,7 +40,7 @@ async def _set_seats(write_session, city, seats: int) -> None:  # type: ignore[n
         )
 
 
-async def _book_alone(write_session, start: datetime, n: int) -> Booking:  # type: ignore[no-untyped-def]
+async def _book_alone(write_session, start: datetime, n: int, now: datetime = NOW) -> Booking:  # type: ignore[no-untyped-def]
     """One resident's request: its own session and transaction, committed at the end."""
     async with write_session() as db, db.begin():
         booking, _token = await book(
@@ -49,10 +49,10 @@ async def _book_alone(write_session, start: datetime, n: int) -> Booking:  # typ
             service_code="eservice",
             start=start,
             name=f"Resident {n}",
-            email=f"resident{n}@example.se",
+            email=f"resident{n}-{start:%H%M}@example.se",
             channel=Channel.WEB,
             actor="resident",
-            now=NOW,
+            now=now,
         )
         return booking
 
@@ -85,7 +85,9 @@ async def test_fifty_at_once_fill_two_seats_and_no_more(city, write_session, rea
         assert await _seats_held(read_session, start) == [1, 2]
 
 
-async def test_a_cancelled_seat_goes_to_the_next_booking(city, write_session, read_session) -> None:  # type: ignore[no-untyped-def]
+async def test_a_cancelled_seat_rests_then_goes_to_the_next_booking(
+    city, write_session, read_session
+) -> None:  # type: ignore[no-untyped-def]
     start = SLOTS[0]
     first = await _book_alone(write_session, start, 1)
     with pytest.raises(BookingError) as refused:
@@ -96,7 +98,11 @@ async def test_a_cancelled_seat_goes_to_the_next_booking(city, write_session, re
         mine = await db.get(Booking, first.id)
         await cancel(db, mine, channel=Channel.WEB, actor="resident", now=NOW)
 
-    again = await _book_alone(write_session, start, 3)
+    # Offered again only once the rest is over (BookingRules.release_delay, 5 minutes by default).
+    with pytest.raises(BookingError) as resting:
+        await _book_alone(write_session, start, 3, now=NOW + timedelta(minutes=4))
+    assert resting.value.kind == "full"
+    again = await _book_alone(write_session, start, 3, now=NOW + timedelta(minutes=5, seconds=1))
     assert again.seat == 1
     assert await _seats_held(read_session, start) == [1]
 

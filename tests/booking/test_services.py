@@ -21,12 +21,15 @@ SLOT = timedelta(minutes=20)
 
 
 def _request(**overrides: object) -> dict[str, object]:
+    # Each name books with its own address: the limit per contact has tests of its own.
+    name = str(overrides.get("name", "Anna Andersson"))
+    email = "".join(c for c in name.lower() if c.isalnum()) + "@example.se"
     return {
         "office_slug": "kista",
         "service_code": "eservice",
         "start": NINE,
         "name": "Anna Andersson",
-        "email": "anna@example.se",
+        "email": email,
         "channel": Channel.WEB,
         "actor": "resident",
         "now": NOW,
@@ -188,8 +191,8 @@ async def test_holds_keep_their_seat_until_they_expire(city, write_session, read
 
     assert booking.seat == 1
     async with read_session() as db:
-        # SQLite may give the new row the hold's id again; the hold's reference is what is gone.
-        assert await db.scalar(select(Booking.id).where(Booking.reference == "HHHHHHHH")) is None
+        # The hold stays, marked expired and without a seat, so its holder can be told what happened.
+        assert await db.scalar(select(Booking.status).where(Booking.reference == "HHHHHHHH")) == "expired"
 
 
 async def test_reschedule_moves_the_seat_or_leaves_the_booking_as_it_was(

@@ -15,6 +15,9 @@ from kontor.offices.models import Office, Service
 
 class BookingStatus(StrEnum):
     HELD = "held"
+    # A hold that ran out before the resident confirmed; it keeps the row (and the reference the
+    # resident's page points to) but no longer a seat.
+    EXPIRED = "expired"
     BOOKED = "booked"
     CANCELLED = "cancelled"
     CHECKED_IN = "checked_in"
@@ -39,9 +42,12 @@ def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({quoted})"
 
 
-# Every booking that is not cancelled holds its seat, and a seat of a slot has one holder at most:
-# this index is what keeps a slot from holding more bookings than its seats (DESIGN rule 3).
-_HOLDS_SEAT = text("status != 'cancelled'")
+# Every booking that is neither cancelled nor an expired hold holds its seat, and a seat of a slot has
+# one holder at most: this index is what keeps a slot from holding more bookings than its seats
+# (DESIGN rule 3).
+SEATLESS = (BookingStatus.CANCELLED.value, BookingStatus.EXPIRED.value)
+HOLDS_SEAT = text("status NOT IN ('cancelled', 'expired')")
+SEAT_KEY = ("office_id", "service_id", "starts_at", "seat")
 
 
 class Booking(IdMixin, Timestamped, Base):
@@ -54,13 +60,10 @@ class Booking(IdMixin, Timestamped, Base):
         CheckConstraint(_in("language", ("sv", "en", "fi")), name="language_known"),
         Index(
             "ux_bookings_seat",
-            "office_id",
-            "service_id",
-            "starts_at",
-            "seat",
+            *SEAT_KEY,
             unique=True,
-            sqlite_where=_HOLDS_SEAT,
-            postgresql_where=_HOLDS_SEAT,
+            sqlite_where=HOLDS_SEAT,
+            postgresql_where=HOLDS_SEAT,
         ),
         Index("ix_bookings_office_starts_at", "office_id", "starts_at"),
     )
@@ -78,6 +81,9 @@ class Booking(IdMixin, Timestamped, Base):
     name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(40))
+    # The e-mail address (lower case) or the phone number's digits: how the limit on active bookings
+    # per person recognises the same person however they typed it.
+    contact_key: Mapped[str | None] = mapped_column(String(200), index=True)
     language: Mapped[str] = mapped_column(String(5), default="sv")
     needs: Mapped[list[str]] = mapped_column(JSON, default=list)
     channel: Mapped[str] = mapped_column(String(20))

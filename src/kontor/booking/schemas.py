@@ -14,7 +14,7 @@ Instant = Annotated[
         description="ISO 8601 with offset, in the office's time zone.", examples=["2026-12-15T09:00:00+01:00"]
     ),
 ]
-StatusName = Literal["held", "booked", "cancelled", "checked_in", "served", "no_show"]
+StatusName = Literal["held", "expired", "booked", "cancelled", "checked_in", "served", "no_show"]
 NeedName = Literal["interpreter", "accessibility", "computer_help"]
 
 

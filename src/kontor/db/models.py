@@ -6,6 +6,7 @@ from kontor.booking.models import Booking, BookingEvent
 from kontor.db.base import Base
 from kontor.db.store import StoredValue
 from kontor.hours.models import Closure, ClosureInterval, WeeklyHours
+from kontor.notify.models import OutboxMessage
 from kontor.offices.models import Counter, District, Office, OfficeService, Service
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "LoginAttempt",
     "Office",
     "OfficeService",
+    "OutboxMessage",
     "Role",
     "Service",
     "StoredValue",
