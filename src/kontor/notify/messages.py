@@ -1,0 +1,219 @@
+"""The confirmations a resident gets when a visit is booked, moved or cancelled: an e-mail with the
+visit as a calendar file, or a short text message, in the language the resident booked in.
+
+They are written to the outbox in the caller's transaction, so a message exists exactly when the
+change it tells of was committed; the sender delivers them afterwards.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kontor.booking.models import Booking, Need
+from kontor.booking.references import format_reference
+from kontor.calendars.booking import calendar_url, manage_url, visit_calendar, visit_event
+from kontor.i18n import N_, _, current_locale, format_date, format_day, format_time
+from kontor.notify.models import MessageChannel, MessageStatus, OutboxMessage
+from kontor.settings import Settings
+
+EVENTS = ("booked", "rescheduled", "cancelled")
+SMS_LIMIT = 300
+
+NEED_LABELS = {
+    Need.INTERPRETER.value: N_("an interpreter"),
+    Need.ACCESSIBILITY.value: N_("accessibility (for example step-free access)"),
+    Need.COMPUTER_HELP.value: N_("help with a computer"),
+}
+
+_SUBJECTS = {
+    "booked": N_("Your visit is booked: %(service)s, %(date)s"),
+    "rescheduled": N_("Your visit has been moved: %(service)s, %(date)s"),
+    "cancelled": N_("Your visit is cancelled: %(service)s, %(date)s"),
+}
+_NEWS = {
+    "booked": N_("Your visit is booked."),
+    "rescheduled": N_("Your visit has been moved to a new time."),
+    "cancelled": N_("Your visit has been cancelled."),
+}
+_SMS = {
+    "booked": N_("Booked: %(service)s, %(office)s, %(when)s. Reference %(reference)s."),
+    "rescheduled": N_("Moved: %(service)s, %(office)s, now %(when)s. Reference %(reference)s."),
+    "cancelled": N_("Cancelled: %(service)s, %(office)s, %(when)s. Reference %(reference)s."),
+}
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Visit:
+    """The facts every message repeats, already in the resident's language."""
+
+    name: str
+    service: str
+    office: str
+    address: str
+    phone: str
+    date: str
+    day: str
+    time: str
+    end: str
+    reference: str
+    needs: str
+    manage: str | None
+    ics: str | None
+    book: str
+
+
+def _visit(booking: Booking, settings: Settings, token: str | None) -> _Visit:
+    office = booking.office
+    zone = ZoneInfo(office.timezone)
+    local_start = booking.starts_at.astimezone(zone)
+    public_url = settings.public_url.rstrip("/")
+    return _Visit(
+        name=booking.name,
+        service=booking.service.name(booking.language),
+        office=office.name,
+        address=office.address,
+        phone=office.phone,
+        date=format_date(local_start.date(), "full"),
+        day=format_day(local_start.date()),
+        time=format_time(booking.starts_at, zone),
+        end=format_time(booking.ends_at, zone),
+        reference=format_reference(booking.reference),
+        needs=", ".join(_(NEED_LABELS[need]) for need in booking.needs if need in NEED_LABELS),
+        manage=manage_url(public_url, booking.reference, token) if token else None,
+        ics=calendar_url(public_url, booking.reference, token) if token else None,
+        book=f"{public_url}/book",
+    )
+
+
+def _email_body(event: str, visit: _Visit) -> str:
+    lines = [_("Hello %(name)s,", name=visit.name), "", _(_NEWS[event]), ""]
+    lines.append(_("What: %(service)s", service=visit.service))
+    where = ", ".join(part for part in (visit.office, visit.address) if part)
+    lines.append(_("Where: %(place)s", place=where))
+    lines.append(_("When: %(date)s, %(start)s–%(end)s", date=visit.date, start=visit.time, end=visit.end))
+    lines.append(_("Booking reference: %(reference)s", reference=visit.reference))
+    if visit.needs and event != "cancelled":
+        lines.append(_("You told us you need %(needs)s.", needs=visit.needs))
+    lines.append("")
+    if event == "cancelled":
+        lines.append(_("To book a new visit: %(url)s", url=visit.book))
+    elif visit.manage:
+        lines.append(_("To see, change or cancel your visit: %(url)s", url=visit.manage))
+        if visit.ics:
+            lines.append(_("Add the visit to your calendar: %(url)s", url=visit.ics))
+    else:
+        lines.append(_("To change or cancel your visit, use the link in your confirmation."))
+    if visit.phone:
+        lines.append(_("Questions? Call the office: %(phone)s", phone=visit.phone))
+    lines += ["", _("Welcome!") if event != "cancelled" else _("Kind regards,"), visit.office]
+    return "\n".join(lines) + "\n"
+
+
+def _sms_body(event: str, visit: _Visit) -> str:
+    """At most SMS_LIMIT characters: long service and office names give way before the links do."""
+
+    def compose(shorten: Callable[[str], str]) -> str:
+        when = f"{visit.day} {visit.time}"
+        headline = _(
+            _SMS[event],
+            service=shorten(visit.service),
+            office=shorten(visit.office),
+            when=when,
+            reference=visit.reference,
+        )
+        parts = [headline]
+        if event != "cancelled" and visit.manage:
+            parts.append(_("Change or cancel: %(url)s", url=visit.manage))
+        elif event != "cancelled":
+            parts.append(_("To change or cancel, use the link in your confirmation."))
+        if visit.phone:
+            parts.append(_("Office phone: %(phone)s", phone=visit.phone))
+        return " ".join(parts)
+
+    for width in (None, 40, 24, 12):
+        text = compose(lambda name, width=width: _cut(name, width))
+        if len(text) <= SMS_LIMIT:
+            return text
+    return _cut(text, SMS_LIMIT)
+
+
+def _cut(text: str, width: int | None) -> str:
+    if width is None or len(text) <= width:
+        return text
+    return text[: width - 1].rstrip() + "…"
+
+
+def queue_booking_messages(
+    db: AsyncSession,
+    booking: Booking,
+    event: str,
+    *,
+    settings: Settings,
+    token: str | None,
+    now: datetime,
+    sequence: int = 0,
+) -> list[OutboxMessage]:
+    """Add to ``db`` one message for each way to reach the resident (e-mail, text message) telling
+    of ``event`` ("booked", "rescheduled" or "cancelled"), in the booking's language. ``token`` is
+    the booking's private token when the caller has it (just booked): only then do the messages
+    carry the link to manage the booking. ``sequence`` orders the calendar file's versions."""
+    if event not in EVENTS:
+        raise ValueError(f"unknown booking event {event!r}; expected one of {EVENTS}")
+    reset = current_locale.set(booking.language)
+    try:
+        visit = _visit(booking, settings, token)
+        messages: list[OutboxMessage] = []
+        if booking.email:
+            calendar = visit_event(
+                booking,
+                locale=booking.language,
+                public_url=settings.public_url,
+                token=token,
+                sequence=sequence,
+                stamp=now,
+            )
+            calendar = dataclasses.replace(calendar, cancelled=event == "cancelled")
+            subject = _(_SUBJECTS[event], service=visit.service, date=visit.date)
+            messages.append(
+                _message(booking, event, MessageChannel.EMAIL, booking.email, now)
+                | {
+                    "subject": _cut(subject, 200),
+                    "body": _email_body(event, visit),
+                    "calendar": visit_calendar(calendar).decode(),
+                }
+            )
+        if booking.phone:
+            messages.append(
+                _message(booking, event, MessageChannel.SMS, booking.phone, now)
+                | {"body": _sms_body(event, visit)}
+            )
+    finally:
+        current_locale.reset(reset)
+    rows = [OutboxMessage(**values) for values in messages]
+    db.add_all(rows)
+    return rows
+
+
+def _message(
+    booking: Booking, event: str, channel: MessageChannel, recipient: str, now: datetime
+) -> dict[str, object]:
+    return {
+        "created_at": now,
+        "channel": channel.value,
+        "kind": event,
+        "booking_id": booking.id,
+        "office_id": booking.office_id,
+        "recipient": recipient,
+        "language": booking.language,
+        "subject": "",
+        "calendar": None,
+        "status": MessageStatus.PENDING.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": "",
+    }
