@@ -52,6 +52,10 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         data_dir=data_dir,
         secret_key="test-secret-key-not-for-production",
         secure_cookies=False,
+        # Tests send messages and sweep holds by calling the worker's steps, not in the background.
+        background_worker=False,
+        # Page and API tests send many bookings from one address; tests of the limit turn it on.
+        booking_rate_limit=0,
     )
 
 

@@ -27,9 +27,10 @@ from kontor.accounts.auth import can_work_in_office, current_user
 from kontor.accounts.models import Role, User
 from kontor.audit.models import Channel
 from kontor.booking import schemas, services
-from kontor.booking.models import Booking
+from kontor.booking.listing import office_free_slots
+from kontor.booking.models import Booking, BookingStatus
+from kontor.booking.notices import tell_resident
 from kontor.booking.references import format_reference, normalize_reference
-from kontor.booking.slots import free_slots
 from kontor.booking.visitor import BookingError
 from kontor.hours.services import current_time
 from kontor.i18n import _
@@ -37,7 +38,7 @@ from kontor.offices.api import Slug, date_range, office_or_404, parse_date
 from kontor.offices.services import offerings
 
 _PRIVATE = {"cache_control": CacheControlHeader(no_store=True), "tags": ["bookings"]}
-_STATUS = {"invalid": 422, "full": 409, "not_bookable": 409, "not_found": 404}
+_STATUS = {"invalid": 422, "full": 409, "not_bookable": 409, "limit": 409, "not_found": 404}
 # Unknown reference, wrong token, or no right to see it: one answer, so none can be told apart.
 _NO_BOOKING = "No booking with this reference for this token."
 
@@ -73,6 +74,10 @@ def _channel(user: User | None) -> tuple[Channel, User | str]:
     if user is None:
         return Channel.API, "resident"
     return (Channel.PHONE if user.role == Role.AGENT else Channel.API), user
+
+
+def _rules(request: Request[Any, Any, Any]) -> services.BookingRules:
+    return services.BookingRules.from_settings(request.app.state.settings)
 
 
 def _local(moment: datetime, zone: str) -> datetime:
@@ -131,12 +136,19 @@ async def list_slots(
     zone = ZoneInfo(office.timezone)
     first, last = date_range(first, last, now.astimezone(zone).date())
 
-    window = services.hours_window(office, offering.service, now)
-    hours = await request.app.state.directory.office_hours(db_session, office, *window)
-    taken = await services.taken_seats_on(db_session, office, offering.service_id, first, last, now)
+    slots = await office_free_slots(
+        db_session,
+        request.app.state.directory,
+        office,
+        offering,
+        first,
+        last,
+        now,
+        release_delay=_rules(request).release_delay,
+    )
     return [
         schemas.Slot(start=s.start.astimezone(zone), end=s.end.astimezone(zone), seats_left=s.seats_left)
-        for s in free_slots(hours, services.slot_policy(offering, hours), first, last, now, taken)
+        for s in slots
     ]
 
 
@@ -146,8 +158,11 @@ async def list_slots(
     summary="Book a visit",
     description=(
         "Books the slot that starts at `start`. Give an e-mail address or a phone number. Errors: 422 "
-        "invalid input (`extra.field` names it), 409 the slot is full or not offered, 404 unknown "
-        "office or service, 415 a body that is not JSON."
+        "invalid input (`extra.field` names it), 409 the slot is full or not offered, or the contact "
+        "already has as many upcoming visits of the service as one person may (`extra.kind` is "
+        "`limit`), 404 unknown office or service, 415 a body that is not JSON, 429 too many requests "
+        "from this address (wait `Retry-After` seconds). A confirmation goes to the e-mail address "
+        "and/or phone number given."
     ),
     guards=[_json_body],
     status_code=201,
@@ -171,9 +186,12 @@ async def create_booking(
             channel=channel,
             actor=actor,
             now=current_time(request.app.state),
+            rules=_rules(request),
         )
     except BookingError as error:
         raise _refused(error) from None
+    settings = request.app.state.settings
+    await tell_resident(db_write, booking, "booked", settings=settings, token=token, now=booking.created_at)
     out = _booking_out(booking)
     return schemas.BookingCreated(
         reference=out.reference,
@@ -233,12 +251,15 @@ async def cancel_booking(
 ) -> schemas.Booking:
     booking = await _booking_or_404(request, db_write, reference, token)
     channel, actor = _channel(current_user(request))
+    now = current_time(request.app.state)
+    was_booked = booking.status == BookingStatus.BOOKED
     try:
-        booking = await services.cancel(
-            db_write, booking, channel=channel, actor=actor, now=current_time(request.app.state)
-        )
+        booking = await services.cancel(db_write, booking, channel=channel, actor=actor, now=now)
     except BookingError as error:
         raise _refused(error) from None
+    if was_booked:
+        settings = request.app.state.settings
+        await tell_resident(db_write, booking, "cancelled", settings=settings, token=token, now=now)
     return _booking_out(booking)
 
 
@@ -261,12 +282,16 @@ async def reschedule_booking(
 ) -> schemas.Booking:
     booking = await _booking_or_404(request, db_write, reference, token)
     channel, actor = _channel(current_user(request))
+    now, before = current_time(request.app.state), booking.starts_at
     try:
         booking = await services.reschedule(
-            db_write, booking, data.start, channel=channel, actor=actor, now=current_time(request.app.state)
+            db_write, booking, data.start, channel=channel, actor=actor, now=now, rules=_rules(request)
         )
     except BookingError as error:
         raise _refused(error) from None
+    if booking.starts_at != before:
+        settings = request.app.state.settings
+        await tell_resident(db_write, booking, "rescheduled", settings=settings, token=token, now=now)
     return _booking_out(booking)
 
 

@@ -37,7 +37,7 @@ def _bookable_offering(office: Office, code: str) -> OfficeService | None:
     return next((o for o in office.offerings if o.service.code == code and o.is_bookable), None)
 
 
-async def _office_slots(
+async def office_slots(
     db: AsyncSession,
     directory: OfficeDirectory,
     office: Office,
@@ -45,6 +45,7 @@ async def _office_slots(
     first: date | None,
     limit: int,
     now: datetime,
+    release_delay: timedelta,
 ) -> list[schemas.AvailableSlot]:
     """Up to `limit` of the office's earliest free slots from `first` (default: its today)."""
     kind = offering.service
@@ -56,7 +57,7 @@ async def _office_slots(
         return []
     hours = await directory.office_hours(db, office, *services.hours_window(office, kind, now))
     policy = services.slot_policy(offering, hours)
-    taken = await services.taken_seats_on(db, office, kind.id, first, last, now)
+    taken = await services.taken_seats_on(db, office, kind.id, first, last, now, release_delay=release_delay)
     found: list[schemas.AvailableSlot] = []
     day = first
     while day <= last and len(found) < limit:
@@ -84,6 +85,7 @@ async def earliest_slots(
     limit: int,
     now: datetime,
     district_slug: str | None = None,
+    release_delay: timedelta = timedelta(0),
 ) -> list[schemas.AvailableSlot]:
     """The `limit` earliest free slots of the service at every active office that takes bookings for
     it (only the district's offices when given), by start and then office name.
@@ -102,7 +104,7 @@ async def earliest_slots(
     for office in offices:
         offering = _bookable_offering(office, service_code)
         if offering is not None:
-            found += await _office_slots(db, directory, office, offering, first, limit, now)
+            found += await office_slots(db, directory, office, offering, first, limit, now, release_delay)
     found.sort(key=lambda s: (s.start.astimezone(UTC), s.office_name))
     return found[:limit]
 
@@ -145,6 +147,7 @@ async def list_availability(
         limit,
         now,
         district_slug=district or None,
+        release_delay=timedelta(minutes=request.app.state.settings.cancel_release_minutes),
     )
 
 

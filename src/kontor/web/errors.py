@@ -35,9 +35,22 @@ def _messages() -> dict[int, tuple[str, str]]:
     }
 
 
+def _retry_after(headers: dict[str, str]) -> None:
+    """Litestar's rate limit says when its window resets (RateLimit-Reset); clients and proxies read
+    Retry-After."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    if "retry-after" not in lowered:
+        reset = lowered.get("ratelimit-reset", "60")
+        headers["Retry-After"] = str(max(1, int(reset))) if reset.lstrip("-").isdigit() else "60"
+
+
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     headers = dict(exc.headers or {})
+    if status == 429:
+        _retry_after(headers)
+        if exc.detail == "Too Many Requests":
+            exc.detail = f"Too many requests. Try again in {headers['Retry-After']} seconds."
     if wants_json(request):
         body: dict[str, Any] = {"status_code": status, "detail": exc.detail}
         if getattr(exc, "extra", None):

@@ -1,0 +1,244 @@
+"""A booking's private page, ``/bookings/{reference}?token=…``: a held time waiting for the resident's
+details, the confirmation, and the place to move or cancel the visit; and the visit as ``.ics``.
+
+Whoever has the link may act on the booking, like the holder of a paper confirmation. A wrong token
+and an unknown reference get the same 404. The pages carry the token in their address, so they are
+never cached and never send it on as a referrer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kontor.audit.models import Channel
+from kontor.booking import holds, services
+from kontor.booking.models import Booking, BookingStatus, Need
+from kontor.booking.notices import booking_calendar, tell_resident
+from kontor.booking.policy import BookingRules
+from kontor.booking.references import format_reference
+from kontor.booking.visitor import BookingError
+from kontor.hours.services import current_time
+from kontor.i18n import LOCALES, N_, _, current_locale
+from kontor.web.templating import page
+
+Db = NamedDependency[AsyncSession]
+_PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
+NEED_LABELS = {
+    Need.INTERPRETER.value: N_("I need an interpreter"),
+    Need.ACCESSIBILITY.value: N_("I need accessibility support, for example step-free access"),
+    Need.COMPUTER_HELP.value: N_("I need help with computers"),
+}
+_DONE = {"confirmed", "rescheduled", "cancelled"}
+
+
+async def _booking_or_404(db: AsyncSession, reference: str, token: str | None) -> Booking:
+    booking = await services.find_by_reference(db, reference, token or "")
+    if booking is None:
+        raise NotFoundException("No booking with this reference for this link.")
+    return booking
+
+
+def _rules(request: Request[Any, Any, Any]) -> BookingRules:
+    return BookingRules.from_settings(request.app.state.settings)
+
+
+def _address(booking: Booking, token: str, **extra: str) -> str:
+    query = urlencode({"token": token, **extra})
+    return f"/bookings/{format_reference(booking.reference)}?{query}"
+
+
+def _flow(booking: Booking, **extra: str) -> str:
+    """The booking flow's time step for the booking's service and office."""
+    return "/book?" + urlencode({"service": booking.service.code, "office": booking.office.slug, **extra})
+
+
+def _render(
+    request: Request[Any, Any, Any],
+    booking: Booking,
+    token: str,
+    *,
+    done: str | None = None,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    problem: str | None = None,
+    status_code: int = 200,
+) -> Template:
+    now = current_time(request.app.state)
+    day = booking.starts_at.astimezone(_zone(booking)).date().isoformat()
+    context = {
+        "booking": booking,
+        "reference": format_reference(booking.reference),
+        "token": token,
+        "zone": _zone(booking),
+        "service_name": booking.service.name(current_locale.get()),
+        "need_labels": {key: _(label) for key, label in NEED_LABELS.items()},
+        "held": booking.status in (BookingStatus.HELD, BookingStatus.EXPIRED),
+        "hold_running": booking.status == BookingStatus.HELD
+        and booking.hold_expires_at is not None
+        and booking.hold_expires_at > now,
+        "changeable": booking.status == BookingStatus.BOOKED and booking.starts_at > now,
+        "done": done if done in _DONE else None,
+        "errors": errors or {},
+        "values": values or {"language": current_locale.get(), "needs": []},
+        "problem": problem,
+        "languages": LOCALES,
+        "manage_url": request.app.state.settings.public_url.rstrip("/") + _address(booking, token),
+        "self_url": _address(booking, token),
+        "calendar_url": f"/bookings/{format_reference(booking.reference)}.ics?{urlencode({'token': token})}",
+        "change_url": _flow(booking, day=day, reschedule=format_reference(booking.reference), token=token),
+        "again_url": _flow(booking, day=day),
+    }
+    template = page(request, "booking/manage.html", context, status_code=status_code)
+    template.headers.update(_PRIVATE_HEADERS)
+    return template
+
+
+def _zone(booking: Booking) -> ZoneInfo:
+    return ZoneInfo(booking.office.timezone)
+
+
+@get("/bookings/{reference:str}", name="booking_page", include_in_schema=False, cache=False)
+async def booking_page(
+    request: Request[Any, Any, Any],
+    db_session: Db,
+    reference: FromPath[str],
+    token: FromQuery[str | None] = None,
+    done: FromQuery[str | None] = None,
+) -> Response[Any]:
+    # One path segment holds both "ACDE-4779" and "ACDE-4779.ics": Litestar parameters are whole segments.
+    if reference.lower().endswith(".ics"):
+        return await _calendar(request, db_session, reference[:-4], token)
+    booking = await _booking_or_404(db_session, reference, token)
+    return _render(request, booking, token or "", done=done)
+
+
+async def _calendar(
+    request: Request[Any, Any, Any], db: AsyncSession, reference: str, token: str | None
+) -> Response[bytes]:
+    booking = await _booking_or_404(db, reference, token)
+    if booking.status in (BookingStatus.HELD, BookingStatus.EXPIRED):
+        raise NotFoundException("No booking with this reference for this link.")
+    body = await booking_calendar(
+        db,
+        booking,
+        settings=request.app.state.settings,
+        token=token or "",
+        now=current_time(request.app.state),
+    )
+    name = f"{format_reference(booking.reference)}.ics"
+    return Response(
+        body,
+        media_type="text/calendar",  # Litestar adds "; charset=utf-8" to text types
+        headers={**_PRIVATE_HEADERS, "Content-Disposition": f'inline; filename="{name}"'},
+    )
+
+
+def _visitor_form(form: Any) -> dict[str, Any]:
+    def text(name: str, limit: int) -> str:
+        value = form.get(name)
+        return value.strip()[:limit] if isinstance(value, str) else ""
+
+    needs = [value for value in form.getall("needs", []) if isinstance(value, str)]
+    return {
+        "name": text("name", 200),
+        "email": text("email", 300),
+        "phone": text("phone", 60),
+        "language": text("language", 5),
+        "needs": needs,
+    }
+
+
+def _form_token(form: Any) -> str:
+    value = form.get("token")
+    return value if isinstance(value, str) else ""
+
+
+@post("/bookings/{reference:str}/confirm", name="booking_confirm", include_in_schema=False)
+async def confirm_booking(
+    request: Request[Any, Any, Any], db_write: Db, reference: FromPath[str]
+) -> Response[Any]:
+    form = await request.form()
+    token = _form_token(form)
+    booking = await _booking_or_404(db_write, reference, token)
+    values = _visitor_form(form)
+    now = current_time(request.app.state)
+    if booking.status == BookingStatus.BOOKED:  # sent twice (a double click, a reload): done already
+        return Redirect(_address(booking, token, done="confirmed"), status_code=303)
+    try:
+        await holds.confirm(
+            db_write, booking, **values, channel=Channel.WEB, actor="resident", now=now, rules=_rules(request)
+        )
+    except BookingError as error:
+        if error.kind == "invalid" and error.field:
+            errors = {error.field: _(error.message)}
+            return _render(request, booking, token, errors=errors, values=values, status_code=422)
+        await db_write.refresh(booking)
+        return _render(request, booking, token, values=values, problem=_(error.message), status_code=409)
+    settings = request.app.state.settings
+    await tell_resident(db_write, booking, "booked", settings=settings, token=token, now=now)
+    return Redirect(_address(booking, token, done="confirmed"), status_code=303)
+
+
+@post("/bookings/{reference:str}/cancel", name="booking_cancel", include_in_schema=False)
+async def cancel_booking(
+    request: Request[Any, Any, Any], db_write: Db, reference: FromPath[str]
+) -> Response[Any]:
+    form = await request.form()
+    token = _form_token(form)
+    booking = await _booking_or_404(db_write, reference, token)
+    now = current_time(request.app.state)
+    was_held = booking.status == BookingStatus.HELD
+    was_booked = booking.status == BookingStatus.BOOKED
+    try:
+        await services.cancel(db_write, booking, channel=Channel.WEB, actor="resident", now=now)
+    except BookingError as error:
+        return _render(request, booking, token, problem=_(error.message), status_code=409)
+    if was_held:  # letting a held time go: back to choosing one
+        day = booking.starts_at.astimezone(_zone(booking)).date().isoformat()
+        return Redirect(_flow(booking, day=day), status_code=303)
+    if was_booked:
+        settings = request.app.state.settings
+        await tell_resident(db_write, booking, "cancelled", settings=settings, token=token, now=now)
+    return Redirect(_address(booking, token, done="cancelled"), status_code=303)
+
+
+@post("/bookings/{reference:str}/reschedule", name="booking_reschedule", include_in_schema=False)
+async def reschedule_booking(
+    request: Request[Any, Any, Any], db_write: Db, reference: FromPath[str]
+) -> Response[Any]:
+    form = await request.form()
+    token = _form_token(form)
+    booking = await _booking_or_404(db_write, reference, token)
+    raw = form.get("start")
+    try:
+        start = datetime.fromisoformat(raw) if isinstance(raw, str) else None
+    except ValueError:
+        start = None
+    if start is None or start.tzinfo is None:
+        return _render(request, booking, token, problem=_("Choose a time."), status_code=422)
+    now = current_time(request.app.state)
+    before = booking.starts_at
+    try:
+        await services.reschedule(
+            db_write, booking, start, channel=Channel.WEB, actor="resident", now=now, rules=_rules(request)
+        )
+    except BookingError as error:
+        await db_write.refresh(booking)
+        return _render(request, booking, token, problem=_(error.message), status_code=409)
+    if booking.starts_at != before:
+        settings = request.app.state.settings
+        await tell_resident(db_write, booking, "rescheduled", settings=settings, token=token, now=now)
+    return Redirect(_address(booking, token, done="rescheduled"), status_code=303)
+
+
+ROUTES: list = [booking_page, confirm_booking, cancel_booking, reschedule_booking]

@@ -1,0 +1,51 @@
+"""Telling the resident: the messages that go with a change, and the calendar version it makes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kontor.booking.models import Booking, BookingEvent
+from kontor.calendars.booking import visit_calendar, visit_event
+from kontor.notify.messages import queue_booking_messages
+from kontor.settings import Settings
+
+
+async def calendar_sequence(db: AsyncSession, booking: Booking) -> int:
+    """The iCalendar SEQUENCE of the visit: one more for every move and for a cancellation, so a
+    calendar client replaces the copy it has."""
+    changes = await db.scalar(
+        select(func.count()).where(
+            BookingEvent.booking_id == booking.id, BookingEvent.action.in_(("rescheduled", "cancelled"))
+        )
+    )
+    return int(changes or 0)
+
+
+async def tell_resident(
+    db: AsyncSession, booking: Booking, event: str, *, settings: Settings, token: str | None, now: datetime
+) -> None:
+    """Queue the messages about ``event`` in the transaction that made the change."""
+    if event == "booked":
+        sequence = 0  # a new booking has no moves or cancellation yet
+    else:
+        await db.flush()  # the change's own event row counts towards the sequence
+        sequence = await calendar_sequence(db, booking)
+    queue_booking_messages(db, booking, event, settings=settings, token=token, now=now, sequence=sequence)
+
+
+async def booking_calendar(
+    db: AsyncSession, booking: Booking, *, settings: Settings, token: str, now: datetime
+) -> bytes:
+    """The visit as an .ics file, in the language the resident chose for it."""
+    event = visit_event(
+        booking,
+        locale=booking.language,
+        public_url=settings.public_url,
+        token=token,
+        sequence=await calendar_sequence(db, booking),
+        stamp=booking.updated_at or now,
+    )
+    return visit_calendar(event)
