@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from tests.helpers import logged_in, post_form
 
@@ -115,3 +117,76 @@ def test_the_audit_log_pages_fifty_entries_newest_first(as_admin, city, fetch):
     second = as_admin.get("/admin/audit?action=test.entry&page=2")
     assert second.text.count("entry-0") == 10 and "entry-000" in second.text
     assert "page=1" in second.text and "page=3" not in second.text
+
+
+# --- online booking: notice and horizon -----------------------------------------------------------
+
+BUDGET = {
+    "letter": "B", "name_sv": "Budget- och skuldrådgivning", "name_en": "Budget and debt advice",
+    "name_fi": "Budjetti- ja velkaneuvonta", "duration_minutes": "45", "bookable": "on", "sort_order": "2",
+}  # fmt: skip
+TUESDAY_SLOTS = {"service": "budget", "from": "2026-12-22", "to": "2026-12-22"}
+
+
+def test_an_admin_sets_the_notice_and_horizon_of_booking(as_admin, fetch, audit_entries):
+    page = as_admin.get("/admin/services/budget")
+    assert (
+        'name="min_notice_minutes" value="120"' in page.text and 'name="horizon_days" value="60"' in page.text
+    )
+    assert len(as_admin.get("/api/v1/offices/kista/slots", params=TUESDAY_SLOTS).json()) == 4
+
+    form = {**BUDGET, "min_notice_minutes": "0", "horizon_days": "2"}
+    assert post_form(as_admin, "/admin/services/budget", form).status_code == 303
+    budget = service(fetch, "budget")
+    assert (budget.min_notice_minutes, budget.horizon_days) == (0, 2)
+    [entry] = audit_entries("service.update")
+    assert entry.changes["min_notice_minutes"] == {"before": 120, "after": 0}
+    assert entry.changes["horizon_days"] == {"before": 60, "after": 2}
+    assert "duration_minutes" not in entry.changes
+    # Tuesday is three days after the admin's Saturday: beyond a two-day horizon.
+    assert as_admin.get("/api/v1/offices/kista/slots", params=TUESDAY_SLOTS).json() == []
+    assert 'name="horizon_days" value="2"' in as_admin.get("/admin/services/budget").text
+
+    # Left out, they stay as they are.
+    assert post_form(as_admin, "/admin/services/budget", BUDGET).status_code == 303
+    assert (service(fetch, "budget").min_notice_minutes, service(fetch, "budget").horizon_days) == (0, 2)
+
+
+def test_a_new_service_gets_the_notice_and_horizon_given_or_the_defaults(as_admin, fetch, audit_entries):
+    page = as_admin.get("/admin/services")
+    assert (
+        'name="min_notice_minutes" value="120"' in page.text and 'name="horizon_days" value="60"' in page.text
+    )
+    form = {**PASSPORT, "min_notice_minutes": "1440", "horizon_days": "366"}
+    assert post_form(as_admin, "/admin/services", form).status_code == 303
+    passport = service(fetch, "passport")
+    assert (passport.min_notice_minutes, passport.horizon_days) == (1440, 366)
+    assert audit_entries("service.create")[0].changes["horizon_days"] == 366
+    assert (
+        post_form(as_admin, "/admin/services", {**PASSPORT, "code": "visa", "letter": "V"}).status_code == 303
+    )
+    visa = service(fetch, "visa")
+    assert (visa.min_notice_minutes, visa.horizon_days) == (120, 60)
+
+
+def test_notice_and_horizon_must_be_in_range(as_admin, fetch, audit_entries):
+    cases = [
+        ({"min_notice_minutes": "-1"}, "min_notice_minutes", "from 0 to 10080"),
+        ({"min_notice_minutes": "10081"}, "min_notice_minutes", "from 0 to 10080"),
+        ({"min_notice_minutes": "two hours"}, "min_notice_minutes", "from 0 to 10080"),
+        ({"horizon_days": "0"}, "horizon_days", "from 1 to 366"),
+        ({"horizon_days": "367"}, "horizon_days", "from 1 to 366"),
+    ]
+    for typed, field, message in cases:
+        response = post_form(as_admin, "/admin/services/budget", {**BUDGET, **typed})
+        assert response.status_code == 400, typed
+        assert f"Enter a whole number {message}." in response.text
+        # Next to its field: the message is the field's description.
+        assert re.search(rf'id="service-{field}"[^>]*aria-invalid="true"', response.text)
+        assert re.search(rf'id="service-{field}-error">Enter a whole number {message}', response.text)
+        assert f'value="{typed[field]}"' in response.text
+    added = post_form(as_admin, "/admin/services", {**PASSPORT, "horizon_days": "400"})
+    assert added.status_code == 400 and "from 1 to 366" in added.text
+    budget = service(fetch, "budget")
+    assert (budget.min_notice_minutes, budget.horizon_days) == (120, 60)
+    assert service(fetch, "passport") is None and audit_entries("service.update") == []

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
 from tests.helpers import post_form
 
+from kontor.audit.models import Channel
+from kontor.booking.models import Booking
+from kontor.booking.services import book
 from kontor.offices.models import Counter, District, Office, OfficeService, Service
 
 KISTA_DETAILS = {
@@ -204,3 +211,114 @@ def test_slugs_must_be_well_formed_and_unique(as_admin, city, fetch):
         return len(list(await db.scalars(select(Office))))
 
     assert fetch(offices) == 3
+
+
+# --- seats per slot ---------------------------------------------------------------------------
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+KISTA_OFFERING = {
+    "offered_eservice": "on", "bookable_eservice": "on", "walk_in_eservice": "on", "seats_eservice": "1",
+    "offered_budget": "on", "bookable_budget": "on", "seats_budget": "1",
+    "offered_consumer": "on", "walk_in_consumer": "on",
+    "offered_finnish": "on", "bookable_finnish": "on", "walk_in_finnish": "on", "seats_finnish": "1",
+}  # fmt: skip
+TUESDAY_SLOTS = {"service": "eservice", "from": "2026-12-22", "to": "2026-12-22"}
+
+
+def seats(fetch, office_id):
+    async def work(db):
+        rows = await db.execute(
+            select(Service.code, OfficeService.seats)
+            .join(Service, Service.id == OfficeService.service_id)
+            .where(OfficeService.office_id == office_id)
+        )
+        return dict(rows.all())
+
+    return fetch(work)
+
+
+def book_visits(fetch, *starts):
+    """Book e-service visits at Kista (booked on 14 December, before the admin's clock)."""
+
+    async def work(db):
+        made = []
+        for number, start in enumerate(starts):
+            booking, _token = await book(
+                db, office_slug="kista", service_code="eservice", start=start, name=f"Besökare {number}",
+                email=f"visitor{number}@example.se", channel=Channel.WEB, actor="resident",
+                now=datetime(2026, 12, 14, 8, tzinfo=STOCKHOLM),
+            )  # fmt: skip
+            made.append((booking.id, booking.seat))
+        return made
+
+    return fetch(work)
+
+
+def test_a_manager_sets_the_seats_per_slot(as_manager, city, fetch, audit_entries):
+    page = as_manager.get("/admin/offices/kista")
+    assert 'name="seats_eservice"' in page.text and 'name="seats_consumer"' not in page.text  # walk-in only
+    response = post_form(
+        as_manager, "/admin/offices/kista/offering", {**KISTA_OFFERING, "seats_eservice": "3"}
+    )
+    assert response.status_code == 303
+    assert seats(fetch, city.kista.id) == {"eservice": 3, "budget": 1, "consumer": 1, "finnish": 1}
+    [entry] = audit_entries("offering.update")
+    assert set(entry.changes) == {"eservice"}
+    assert (entry.changes["eservice"]["before"]["seats"], entry.changes["eservice"]["after"]["seats"]) == (
+        1,
+        3,
+    )
+    assert 'value="3"' in as_manager.get("/admin/offices/kista").text
+    # Booking sees it at once: three visits fit in each slot now.
+    slots = as_manager.get("/api/v1/offices/kista/slots", params=TUESDAY_SLOTS).json()
+    assert {slot["seats_left"] for slot in slots} == {3}
+
+
+def test_seats_are_a_whole_number_from_1_to_50(as_manager, city, fetch, audit_entries):
+    for typed in ("0", "51", "many", "2.5"):
+        response = post_form(
+            as_manager, "/admin/offices/kista/offering", {**KISTA_OFFERING, "seats_eservice": typed}
+        )
+        assert response.status_code == 400, typed
+        assert "Seats for Help with e-services: enter a whole number from 1 to 50." in response.text
+        assert 'id="offering-seats_eservice-error"' in response.text
+        assert re.search(r'id="offering-seats_eservice"[^>]*aria-invalid="true"', response.text)
+        assert f'value="{typed}"' in response.text  # what was typed is shown again
+    fragment = post_form(
+        as_manager,
+        "/admin/offices/kista/offering",
+        {**KISTA_OFFERING, "seats_budget": "99"},
+        headers={"HX-Request": "true"},
+    )
+    assert fragment.status_code == 400 and "<html" not in fragment.text
+    assert 'id="offering-seats_budget-error"' in fragment.text
+    assert seats(fetch, city.kista.id)["eservice"] == 1 and audit_entries("offering.update") == []
+    # Left out or empty, the number stays as it was.
+    unchanged = {key: value for key, value in KISTA_OFFERING.items() if key != "seats_budget"}
+    assert (
+        post_form(as_manager, "/admin/offices/kista/offering", unchanged | {"seats_eservice": ""}).status_code
+        == 303
+    )
+    assert seats(fetch, city.kista.id) == {"eservice": 1, "budget": 1, "consumer": 1, "finnish": 1}
+
+
+def test_seats_cannot_drop_below_the_visits_booked(as_manager, city, fetch):
+    two = {**KISTA_OFFERING, "seats_eservice": "2"}
+    assert post_form(as_manager, "/admin/offices/kista/offering", two).status_code == 303
+    past = datetime(2026, 12, 15, 9, tzinfo=STOCKHOLM)  # before the admin's clock (19 December)
+    coming = datetime(2026, 12, 22, 9, tzinfo=STOCKHOLM)
+    made = book_visits(fetch, past, past, coming, coming)
+    assert [seat for _id, seat in made] == [1, 2, 1, 2]
+
+    response = post_form(as_manager, "/admin/offices/kista/offering", KISTA_OFFERING)
+    assert response.status_code == 400
+    assert "use 2 seats in one slot" in response.text
+    assert seats(fetch, city.kista.id)["eservice"] == 2
+
+    async def cancel_coming_second_seat(db):
+        await db.execute(update(Booking).where(Booking.id == made[3][0]).values(status="cancelled"))
+
+    fetch(cancel_coming_second_seat)
+    # Only past visits use the second seat now: they do not hold the number up.
+    assert post_form(as_manager, "/admin/offices/kista/offering", KISTA_OFFERING).status_code == 303
+    assert seats(fetch, city.kista.id)["eservice"] == 1

@@ -18,6 +18,11 @@ from kontor.offices.models import Service
 CODE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
 LETTER_PATTERN = re.compile(r"^[A-Z]$")
 MIN_MINUTES, MAX_MINUTES = 5, 240
+# Online booking: the latest a visit can be booked (minutes before it) and how far ahead (days).
+NOTICE_LIMITS = (0, 7 * 24 * 60)
+HORIZON_LIMITS = (1, 366)
+# A new service's values when the form leaves them empty (the columns' defaults).
+DEFAULT_NOTICE_MINUTES, DEFAULT_HORIZON_DAYS = 120, 60
 
 
 async def service_by_code(db: AsyncSession, code: str) -> Service:
@@ -50,6 +55,18 @@ async def _read(db: AsyncSession, form: Form, editing: Service | None) -> dict[s
         "bookable": form.flag("bookable"),
         "walk_in": form.flag("walk_in"),
         "sort_order": form.integer("sort_order", low=-1000, high=1000, default=0),
+        "min_notice_minutes": form.integer(
+            "min_notice_minutes",
+            low=NOTICE_LIMITS[0],
+            high=NOTICE_LIMITS[1],
+            default=editing.min_notice_minutes if editing else DEFAULT_NOTICE_MINUTES,
+        ),
+        "horizon_days": form.integer(
+            "horizon_days",
+            low=HORIZON_LIMITS[0],
+            high=HORIZON_LIMITS[1],
+            default=editing.horizon_days if editing else DEFAULT_HORIZON_DAYS,
+        ),
     }
 
 

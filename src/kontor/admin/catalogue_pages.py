@@ -11,7 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor.accounts.auth import requires_role
 from kontor.accounts.models import Role
-from kontor.admin.catalogue import MAX_MINUTES, MIN_MINUTES, create_service, service_by_code, update_service
+from kontor.admin.catalogue import (
+    DEFAULT_HORIZON_DAYS,
+    DEFAULT_NOTICE_MINUTES,
+    HORIZON_LIMITS,
+    MAX_MINUTES,
+    MIN_MINUTES,
+    NOTICE_LIMITS,
+    create_service,
+    service_by_code,
+    update_service,
+)
 from kontor.admin.forms import Form, FormError
 from kontor.admin.offering import catalogue
 from kontor.admin.office_pages import AdminRequest, Db
@@ -19,6 +29,19 @@ from kontor.offices.models import Service
 from kontor.web.templating import page
 
 ADMINS = [requires_role(Role.ADMIN)]
+# The allowed range of each number on the service form, for its hints and min/max attributes.
+LIMITS = {
+    "limits": (MIN_MINUTES, MAX_MINUTES),
+    "notice_limits": NOTICE_LIMITS,
+    "horizon_limits": HORIZON_LIMITS,
+}
+NEW_SERVICE = {
+    "duration_minutes": "20",
+    "bookable": "on",
+    "walk_in": "on",
+    "min_notice_minutes": str(DEFAULT_NOTICE_MINUTES),
+    "horizon_days": str(DEFAULT_HORIZON_DAYS),
+}
 
 
 async def _list(
@@ -33,9 +56,9 @@ async def _list(
     context = {
         "services": await catalogue(db),
         "errors": errors or {},
-        "values": form.values() if form else {"duration_minutes": "20", "bookable": "on", "walk_in": "on"},
+        "values": form.values() if form else NEW_SERVICE,
         "saved": saved,
-        "limits": (MIN_MINUTES, MAX_MINUTES),
+        **LIMITS,
     }
     return page(request, "admin/services.html", context, status_code=status_code)
 
@@ -53,7 +76,7 @@ def _edit(
         "service": service,
         "errors": errors or {},
         "values": values,
-        "limits": (MIN_MINUTES, MAX_MINUTES),
+        **LIMITS,
     }
     return page(request, "admin/service_edit.html", context, status_code=status_code)
 
@@ -61,7 +84,8 @@ def _edit(
 def _values_of(service: Service) -> dict[str, str]:
     fields = ("letter", "name_sv", "name_en", "name_fi", "description_sv", "description_en", "description_fi")
     values = {field: getattr(service, field) for field in fields}
-    values.update(duration_minutes=str(service.duration_minutes), sort_order=str(service.sort_order))
+    numbers = ("duration_minutes", "sort_order", "min_notice_minutes", "horizon_days")
+    values.update({field: str(getattr(service, field)) for field in numbers})
     values.update({flag: "on" for flag in ("bookable", "walk_in") if getattr(service, flag)})
     return values
 

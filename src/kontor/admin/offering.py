@@ -1,19 +1,23 @@
-"""An office's offering (which services, bookable or walk-in) and its counters."""
+"""An office's offering (which services, bookable or walk-in, with how many seats) and its counters."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from litestar.exceptions import NotFoundException
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor import i18n
 from kontor.accounts.models import User
 from kontor.admin.forms import Form, FormError
 from kontor.admin.services import add_unique, lock_office, record_change
+from kontor.booking.models import Booking, BookingStatus
 from kontor.i18n import _
 from kontor.offices.models import Counter, Office, OfficeService, Service
+
+MIN_SEATS, MAX_SEATS = 1, 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +28,15 @@ class Offering:
     offered: bool
     bookable: bool
     walk_in: bool
+    seats: int  # visits of the service the office takes in one slot
 
-    def snapshot(self) -> dict[str, bool]:
-        return {"offered": self.offered, "bookable": self.bookable, "walk_in": self.walk_in}
+    def snapshot(self) -> dict[str, bool | int]:
+        return {
+            "offered": self.offered,
+            "bookable": self.bookable,
+            "walk_in": self.walk_in,
+            "seats": self.seats,
+        }
 
 
 async def catalogue(db: AsyncSession) -> list[Service]:
@@ -45,15 +55,18 @@ async def offering(db: AsyncSession, office: Office) -> list[Offering]:
     for service in await catalogue(db):
         row = rows.get(service.id)
         if row is None:
-            result.append(Offering(service, False, service.bookable, service.walk_in))
+            result.append(Offering(service, False, service.bookable, service.walk_in, MIN_SEATS))
         else:
-            result.append(Offering(service, row.active, row.bookable, row.walk_in))
+            result.append(Offering(service, row.active, row.bookable, row.walk_in, row.seats))
     return result
 
 
-async def save_offering(db: AsyncSession, office: Office, form: Form, user: User) -> dict[str, object]:
+async def save_offering(
+    db: AsyncSession, office: Office, form: Form, user: User, *, now: datetime
+) -> dict[str, object]:
     """Save the offering form in one go. Booking a service here needs the catalogue to allow it;
-    an offered service must be bookable or open to walk-ins here."""
+    an offered service must be bookable or open to walk-ins here. Seats per slot are 1–50, and no
+    fewer than the visits already booked into one coming slot."""
     rows = await _rows(db, office)
     current = {o.service.id: o for o in await offering(db, office)}
     wanted: dict[int, Offering] = {}
@@ -63,6 +76,9 @@ async def save_offering(db: AsyncSession, office: Office, form: Form, user: User
         before = current[service.id]
         bookable = form.flag(f"bookable_{service.code}") if service.bookable else before.bookable
         walk_in = form.flag(f"walk_in_{service.code}") if service.walk_in else before.walk_in
+        seats = before.seats
+        if service.bookable:  # left empty (or off the form), the number stays as it was
+            seats = _seats(form, service, before.seats)
         if offered and not ((bookable and service.bookable) or (walk_in and service.walk_in)):
             form.error(
                 f"offered_{service.code}",
@@ -71,7 +87,11 @@ async def save_offering(db: AsyncSession, office: Office, form: Form, user: User
                     service=service.name(i18n.current_locale.get()),
                 ),
             )
-        wanted[service.id] = Offering(service, offered, bookable, walk_in)
+        wanted[service.id] = Offering(service, offered, bookable, walk_in, seats)
+    form.check()
+    for service_id, want in wanted.items():
+        if service_id in rows and want.seats < current[service_id].seats:
+            await _check_booked_seats(db, form, office, want, now)
     form.check()
     changes: dict[str, object] = {}
     for service_id, want in wanted.items():
@@ -84,12 +104,61 @@ async def save_offering(db: AsyncSession, office: Office, form: Form, user: User
             db.add(row)
         elif before == want:
             continue
-        row.active, row.bookable, row.walk_in = want.offered, want.bookable, want.walk_in
+        row.active, row.bookable, row.walk_in, row.seats = (
+            want.offered,
+            want.bookable,
+            want.walk_in,
+            want.seats,
+        )
         changes[want.service.code] = {"before": before.snapshot(), "after": want.snapshot()}
     if changes:
         await db.flush()
         record_change(db, user, "offering.update", "office", office.id, office.id, changes)
     return changes
+
+
+def _seats(form: Form, service: Service, current: int) -> int:
+    field = f"seats_{service.code}"
+    typed = form.integer(field, low=MIN_SEATS, high=MAX_SEATS, default=current)
+    if typed is None:  # the table has a seats field per service: say which one is wrong
+        form.errors[field] = _(
+            "Seats for %(service)s: enter a whole number from %(low)s to %(high)s.",
+            service=service.name(i18n.current_locale.get()),
+            low=MIN_SEATS,
+            high=MAX_SEATS,
+        )
+        return current
+    return typed
+
+
+async def _check_booked_seats(
+    db: AsyncSession, form: Form, office: Office, want: Offering, now: datetime
+) -> None:
+    """Fewer seats must still fit the visits already booked: a booking keeps its seat number, and a
+    slot never holds more bookings than its seats (DESIGN rule 3)."""
+    needed = await db.scalar(
+        select(func.max(Booking.seat)).where(
+            Booking.office_id == office.id,
+            Booking.service_id == want.service.id,
+            Booking.ends_at > now,
+            Booking.status != BookingStatus.CANCELLED.value,
+            or_(
+                Booking.status != BookingStatus.HELD.value,
+                Booking.hold_expires_at.is_(None),
+                Booking.hold_expires_at > now,
+            ),
+        )
+    )
+    if needed is not None and needed > want.seats:
+        form.error(
+            f"seats_{want.service.code}",
+            _(
+                "Visits already booked for %(service)s use %(seats)s seats in one slot. Keep at least "
+                "%(seats)s seats, or move those visits first.",
+                service=want.service.name(i18n.current_locale.get()),
+                seats=needed,
+            ),
+        )
 
 
 async def counters(db: AsyncSession, office: Office) -> list[Counter]:

@@ -60,6 +60,7 @@ async def office_context(
         "show_past": past,
         "special_rows": range(hours_editing.SPECIAL_ROWS),
         "offering": await offering.offering(db, office),
+        "seat_limits": (offering.MIN_SEATS, offering.MAX_SEATS),
         "counters": await offering.counters(db, office),
         "preview": await hours_editing.preview(db, office, today),
         "today": today,
@@ -151,7 +152,9 @@ async def save_offering(request: AdminRequest, db_write: Db, slug: FromPath[str]
         db_write,
         slug,
         "offering",
-        lambda office, form: offering.save_offering(db_write, office, form, request.user),
+        lambda office, form: offering.save_offering(
+            db_write, office, form, request.user, now=current_time(request.app.state)
+        ),
     )
 
 
