@@ -59,6 +59,7 @@ def _version() -> str:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Requests per second of the hot pages against a hello-world app, on one pinned core each."""
+    """Requests per second of the hot pages and of online booking (slots API, booking POST) against a
+    hello-world app, on one pinned core each; the booking goals are reported, never enforced."""
     session.install("-e", ".[test]")
     session.run("python", "bench/run.py", *session.posargs)

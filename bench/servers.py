@@ -10,7 +10,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
@@ -18,6 +19,10 @@ import httpx
 BENCH_DIR = Path(__file__).resolve().parent
 HOST = "127.0.0.1"
 PREFERRED_OFFICE = "rinkeby-kista"
+# Online booking is measured at an office without separate appointment hours: it books in all its
+# opening hours (about 220 slots in two weeks), the common case and a pool large enough to book from.
+BOOKING_OFFICE = "kungsholmen"
+BOOKING_SERVICE = "eservices"
 
 
 def kontor_environment(folder: Path) -> dict[str, str]:
@@ -27,18 +32,28 @@ def kontor_environment(folder: Path) -> dict[str, str]:
         "KONTOR_SECRET_KEY": "bench-secret-key-not-for-production",
         "KONTOR_SECURE_COOKIES": "false",
         "KONTOR_DEBUG": "false",
+        # One client address sends every booking: no per-address limit, no cap per e-mail, and no
+        # outbox sender or hold sweeper competing for the single core.
+        "KONTOR_BOOKING_RATE_LIMIT": "0",
+        "KONTOR_MAX_ACTIVE_BOOKINGS": "1000000",
+        "KONTOR_BACKGROUND_WORKER": "false",
     }
+
+
+def _settings(folder: Path):  # type: ignore[no-untyped-def]
+    from kontor.settings import Settings
+
+    env = kontor_environment(folder)
+    return Settings.from_env(
+        database_url=env["KONTOR_DATABASE_URL"], data_dir=folder, secret_key=env["KONTOR_SECRET_KEY"]
+    )
 
 
 async def prepare_demo_city(folder: Path) -> str:
     """Migrate a fresh SQLite file and seed the demo city into it; return the office to load."""
     from kontor.db.migrate import upgrade
-    from kontor.settings import Settings
 
-    env = kontor_environment(folder)
-    settings = Settings.from_env(
-        database_url=env["KONTOR_DATABASE_URL"], data_dir=folder, secret_key=env["KONTOR_SECRET_KEY"]
-    )
+    settings = _settings(folder)
     upgrade(settings)  # inside a running loop, Alembic runs on a thread of its own
     return await _seed(settings)
 
@@ -63,6 +78,45 @@ async def _seed(settings) -> str:  # type: ignore[no-untyped-def]
     if not slugs:
         raise RuntimeError("the demo seed created no office")
     return PREFERRED_OFFICE if PREFERRED_OFFICE in slugs else slugs[0]
+
+
+@dataclass(frozen=True)
+class BookingSetup:
+    office: str
+    service: str
+    seats: int
+    min_notice: timedelta
+
+
+async def prepare_booking(
+    folder: Path, seats: int, office: str = BOOKING_OFFICE, service: str = BOOKING_SERVICE
+) -> BookingSetup:
+    """Give the office's offering of the service ``seats`` seats per slot in the prepared city, so one
+    slot takes many bench bookings; refuse when the offering is not bookable."""
+    from sqlalchemy import select
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+
+    from kontor.db.engine import create_engine, writer
+    from kontor.offices.models import Office, OfficeService, Service
+
+    engine = create_engine(_settings(folder))
+    try:
+        maker = async_sessionmaker(writer(engine), expire_on_commit=False)
+        async with maker() as db:
+            offering = await db.scalar(
+                select(OfficeService)
+                .join(Office, Office.id == OfficeService.office_id)
+                .join(Service, Service.id == OfficeService.service_id)
+                .where(Office.slug == office, Service.code == service)
+            )
+            if offering is None or not offering.is_bookable:
+                raise RuntimeError(f"{office} offers no bookable {service} in the demo city")
+            offering.seats = seats
+            notice = timedelta(minutes=offering.service.min_notice_minutes)
+            await db.commit()
+    finally:
+        await engine.dispose()
+    return BookingSetup(office, service, seats, notice)
 
 
 def free_port() -> int:
