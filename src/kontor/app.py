@@ -30,8 +30,15 @@ from kontor.accounts.sessions import RotatingSessionConfig
 from kontor.admin import web as admin_web
 from kontor.booking import api as booking_api
 from kontor.booking import availability
+from kontor.booking import flow as booking_flow
+from kontor.booking import manage as booking_manage
+from kontor.booking.holds import sweep_expired_holds
 from kontor.db.engine import create_engine, writer
 from kontor.db.store import DatabaseStore
+from kontor.db.write_queue import sqlite_write_queue
+from kontor.desk import web as desk_web
+from kontor.notify import web as notify_web
+from kontor.notify.sender import BackgroundWorker
 from kontor.offices import api as offices_api
 from kontor.offices import web as offices_web
 from kontor.offices.directory import OfficeDirectory
@@ -39,6 +46,7 @@ from kontor.settings import Settings, resource_dir
 from kontor.web import pages
 from kontor.web.errors import http_exception_handler, internal_error_handler
 from kontor.web.middleware import locale_middleware
+from kontor.web.ratelimit import booking_rate_limit
 from kontor.web.templating import build_environment
 
 SESSION_COOKIE = "kontor_session"
@@ -88,6 +96,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def dispose_engine(_app: Litestar) -> None:
         await engine.dispose()
 
+    # Sends the outbox (and runs the other periodic steps) in this process; built here so a wrong
+    # transport setting stops the server at startup.
+    worker = BackgroundWorker(settings, steps=[sweep_expired_holds]) if settings.background_worker else None
+
     app = Litestar(
         route_handlers=[
             *pages.ROUTES,
@@ -95,9 +107,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *offices_api.ROUTES,
             *booking_api.ROUTES,
             *availability.ROUTES,
+            *booking_manage.ROUTES,
+            *booking_flow.ROUTES,
             *accounts_web.ROUTES,
             *accounts_admin_web.ROUTES,
             *admin_web.ROUTES,
+            *desk_web.ROUTES,
+            *notify_web.ROUTES,
             create_static_files_router(path="/static", directories=[resource_dir("static")], name="static"),
         ],
         plugins=[SQLAlchemyPlugin(config=[read_db, write_db]), HTMXPlugin()],
@@ -105,6 +121,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             locale_middleware,
             session_middleware,
             DefineMiddleware(KontorAuthenticationMiddleware, exclude=["^/static/", "^/schema"]),
+            # After authentication, so signed-in staff can be told apart from the public.
+            *filter(None, [booking_rate_limit(settings)]),
+            *([sqlite_write_queue] if settings.is_sqlite else []),
         ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
@@ -124,7 +143,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[JsonRenderPlugin()],
         ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
-        on_shutdown=[dispose_engine],
+        on_startup=[worker.start] if worker else [],
+        on_shutdown=[worker.stop, dispose_engine] if worker else [dispose_engine],
         debug=settings.debug,
         state=_state(settings, session_maker, write_session_maker),
     )

@@ -13,6 +13,7 @@ import os
 import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import IO, Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -55,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run_demo(args: argparse.Namespace) -> int:
     settings = demo_settings()
     host, port = args.host or settings.host, args.port or settings.port
+    if "KONTOR_PUBLIC_URL" not in os.environ:  # links in the demo's messages lead back to the demo
+        settings = replace(settings, public_url=demo_url(host, port).rstrip("/"))
     prepare_demo(settings, host, port)
     serve(settings, host, port)
     return 0

@@ -40,6 +40,8 @@ def print_welcome(url: str, database: str, report: SeedReport, out: IO[str]) -> 
         "Also try:",
         f"  the office finder      {url}",
         f"  an office page         {url}offices/rinkeby-kista",
+        f"  book a visit           {url}book",
+        f"  messages to residents  {url}admin/outbox (log in as admin; nothing is sent by e-mail or SMS)",
         f"  the JSON API           {url}api/v1/offices",
         f"  its OpenAPI schema     {url}schema/openapi.json",
         "",
