@@ -33,6 +33,7 @@ from kontor.booking import availability
 from kontor.booking import flow as booking_flow
 from kontor.booking import manage as booking_manage
 from kontor.booking.holds import sweep_expired_holds
+from kontor.booking.slot_cache import SlotCache
 from kontor.db.engine import create_engine, writer
 from kontor.db.store import DatabaseStore
 from kontor.db.write_queue import sqlite_write_queue
@@ -160,5 +161,6 @@ def _state(settings: Settings, session_maker: Any, write_session_maker: Any) -> 
             "session_maker": session_maker,
             "write_session_maker": write_session_maker,
             "directory": OfficeDirectory(),
+            "slot_cache": SlotCache(),
         }
     )

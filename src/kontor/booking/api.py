@@ -136,6 +136,12 @@ async def list_slots(
     zone = ZoneInfo(office.timezone)
     first, last = date_range(first, last, now.astimezone(zone).date())
 
+    cache = request.app.state.slot_cache
+    key = cache.key(office.id, service, first, last, now=now)
+    found = cache.get(key)
+    if found is not None:
+        return found
+    generation = cache.generation()
     slots = await office_free_slots(
         db_session,
         request.app.state.directory,
@@ -146,10 +152,12 @@ async def list_slots(
         now,
         release_delay=_rules(request).release_delay,
     )
-    return [
+    answer = [
         schemas.Slot(start=s.start.astimezone(zone), end=s.end.astimezone(zone), seats_left=s.seats_left)
         for s in slots
     ]
+    cache.put(key, answer, generation)
+    return answer
 
 
 @post(

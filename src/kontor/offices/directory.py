@@ -13,12 +13,10 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import ORMExecuteState, Session
 
+from kontor.db.changes import CommitCounter
 from kontor.hours.models import Closure, ClosureInterval, WeeklyHours
 from kontor.hours.rules import OfficeHours
 from kontor.hours.services import OpenStatus, load_hours, open_status, status_window
@@ -26,14 +24,16 @@ from kontor.offices.models import Counter, District, Office, OfficeService, Serv
 from kontor.offices.services import active_offices
 
 WATCHED = (Office, District, Service, OfficeService, Counter, WeeklyHours, Closure, ClosureInterval)
-_CHANGED = "kontor_directory_changed"
 _HOURS_WINDOWS = 16  # the finder, the office page and a few API ranges at a time
 
 
-class _Generation:
-    """Bumped on every committed change to what the directory holds, process-wide."""
+# Bumped on every committed change to what the directory holds, process-wide.
+_CHANGES = CommitCounter(*WATCHED)
 
-    value = 0
+
+def generation() -> int:
+    """Changes with every committed change to offices, services, offerings or hours in this process."""
+    return _CHANGES.value
 
 
 @dataclass
@@ -55,10 +55,10 @@ class OfficeDirectory:
         snapshot = self._snapshot
         if (
             snapshot is None
-            or snapshot.generation != _Generation.value
+            or snapshot.generation != _CHANGES.value
             or time.monotonic() - snapshot.loaded_at > self.max_age
         ):
-            generation = _Generation.value
+            generation = _CHANGES.value
             offices = await active_offices(db)
             # Detached from the session that loaded them: every attribute the pages read is loaded.
             db.expunge_all()
@@ -106,35 +106,3 @@ class OfficeDirectory:
 
     def clear(self) -> None:
         self._snapshot = None
-
-
-def _watched(instances: Any) -> bool:
-    return any(isinstance(instance, WATCHED) for instance in instances)
-
-
-@event.listens_for(Session, "after_flush")
-def _note_changes(session: Session, _context: Any) -> None:
-    if _watched(session.new) or _watched(session.dirty) or _watched(session.deleted):
-        session.info[_CHANGED] = True
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _note_bulk_changes(state: ORMExecuteState) -> None:
-    mapper = state.bind_mapper
-    if (
-        (state.is_update or state.is_delete or state.is_insert)
-        and mapper is not None
-        and issubclass(mapper.class_, WATCHED)
-    ):
-        state.session.info[_CHANGED] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _changes_committed(session: Session) -> None:
-    if session.info.pop(_CHANGED, False):
-        _Generation.value += 1
-
-
-@event.listens_for(Session, "after_rollback")
-def _changes_dropped(session: Session) -> None:
-    session.info.pop(_CHANGED, None)
