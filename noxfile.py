@@ -27,7 +27,9 @@ def tests(session: nox.Session) -> None:
     their service is missing, and the run ends by naming what did not run."""
     session.install("-e", ".[test]")
     session.run("python", "-c", COMPILE_CATALOGS)
-    session.run("pytest", *session.posargs)
+    # One test process per CPU; a module's tests stay in one process (the browser tests share a live
+    # server per module). `nox -s tests -- -n 0 tests/booking` runs a part in this process alone.
+    session.run("pytest", "-n", "auto", "--dist", "loadscope", *session.posargs)
 
 
 @nox.session(python=PYTHON)

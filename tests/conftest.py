@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -28,21 +29,28 @@ from kontor.settings import Settings
 
 POSTGRES_URL = os.environ.get("KONTOR_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("KONTOR_REQUIRE_POSTGRES") == "1"
-NOT_RUN: dict[str, str] = {}
 ENGLISH = {"Accept-Language": "en"}
+_NOT_RUN = re.compile(r"(\w+) half not run: (.*)")
 
 
 def _skip_or_fail(part: str, reason: str) -> None:
-    NOT_RUN[part] = reason
     if os.environ.get(f"KONTOR_REQUIRE_{part.upper()}") == "1":
         pytest.fail(f"{part} is required here but {reason}")
     pytest.skip(f"{part} half not run: {reason}")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if NOT_RUN:
+    # Read from the skip reports, so it also works when the tests ran in several processes (xdist).
+    not_run: dict[str, str] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = report.longrepr
+        message = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        found = _NOT_RUN.search(message)
+        if found:
+            not_run[found.group(1)] = found.group(2)
+    if not_run:
         terminalreporter.section("parts that did not run")
-        for part, reason in NOT_RUN.items():
+        for part, reason in not_run.items():
             terminalreporter.write_line(f"NOT RUN: {part} tests — {reason}", yellow=True, bold=True)
 
 

@@ -60,3 +60,39 @@ def test_every_step_of_booking_has_no_serious_accessibility_findings(page, live_
     page.locator("#booking-district").select_option(district)
     page.wait_for_url(re.compile(rf"district={district}"))
     assert_accessible(page, f"/book?service={service}&district={district}")
+
+
+def test_book_confirm_move_and_cancel_a_visit(page, live_site: LiveSite):
+    """The whole journey in Swedish, checked with axe at every page: details, confirmation, a new
+    time, cancellation."""
+    page.goto(f"/offices/{live_site.office}")
+    page.locator("main a[href^='/book?service=']").first.click()
+    page.locator("button.time-button").first.click()
+    page.wait_for_url(BOOKING_PAGE)
+    assert_accessible(page, "the details of a held time")
+
+    page.fill("#visitor-name", "Anna Andersson")
+    page.fill("#visitor-email", "anna.browser@example.se")
+    page.check("#need-computer_help")
+    page.locator(".visitor-form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"done=confirmed"))
+    reference = page.locator("dd.reference").inner_text()
+    assert re.fullmatch(r"[A-Z0-9]{4}-[A-Z0-9]{4}", reference)
+    assert page.locator("[role=status]").count() == 1
+    assert "Anna Andersson" in page.locator("main").inner_text()
+    assert_accessible(page, "the confirmation")
+    calendar = page.locator(f"a[href^='/bookings/{reference}.ics']").get_attribute("href")
+    assert page.request.get(calendar).headers["content-type"].startswith("text/calendar")
+
+    page.locator("a[href*='reschedule=']").click()
+    page.wait_for_url(re.compile(r"reschedule="))
+    assert_accessible(page, "choosing a new time")
+    page.locator("button.time-button").last.click()
+    page.wait_for_url(re.compile(r"done=rescheduled"))
+    assert page.locator("dd.reference").inner_text() == reference
+
+    page.locator("details.confirm-cancel summary").click()
+    page.locator("details.confirm-cancel button[type=submit]").click()
+    page.wait_for_url(re.compile(r"done=cancelled"))
+    assert page.locator("a[href*='reschedule=']").count() == 0
+    assert_accessible(page, "the cancelled booking")

@@ -305,7 +305,7 @@ LOGINS: tuple[DemoLogin, ...] = (
         "Demo Disk Kista",
         "staff",
         ("rinkeby-kista",),
-        "/staff: the front desk's home; no admin rights",
+        "/desk/rinkeby-kista: the visits booked today and ahead",
     ),
     DemoLogin("agent", "Demo Kontaktcenter", "agent", (), "/staff: reads every office; no admin rights"),
 )
