@@ -115,3 +115,8 @@ async def test_the_background_worker_sweeps_expired_holds(city, write_session, r
     assert await holds.sweep_expired_holds(write_session, NOW + timedelta(minutes=10)) == 1
     async with read_session() as db:
         assert (await db.get(Booking, booking_id)).status == "expired"
+    # A day later the expired hold (it has no personal data) is gone, with its history.
+    assert await holds.sweep_expired_holds(write_session, NOW + timedelta(days=1, minutes=11)) == 0
+    async with read_session() as db:
+        assert await db.get(Booking, booking_id) is None
+        assert list(await db.scalars(select(BookingEvent).where(BookingEvent.booking_id == booking_id))) == []

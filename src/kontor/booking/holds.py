@@ -8,9 +8,9 @@ slot or by the background sweeper; the row stays, so the resident's page can say
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -140,8 +140,19 @@ async def _retake(db: AsyncSession, booking: Booking, now: datetime, rules: Book
     set_committed_value(booking, "seat", seat)
 
 
+# An expired hold's row answers its holder's page for a while ("the time you chose was taken");
+# after a day nobody comes back to it, and it carries no personal data to keep.
+EXPIRED_KEPT = timedelta(days=1)
+
+
 async def sweep_expired_holds(session_maker: async_sessionmaker[AsyncSession], now: datetime) -> int:
-    """The background worker's step: mark every hold that ran out as expired, so the held rows do not
-    pile up and staff lists show only live holds."""
+    """The background worker's step: mark every hold that ran out as expired, so staff lists show
+    only live holds, and delete expired holds older than :data:`EXPIRED_KEPT`."""
     async with session_maker() as db, db.begin():
-        return await expire_holds(db, now)
+        expired = await expire_holds(db, now)
+        await db.execute(
+            delete(Booking).where(
+                Booking.status == BookingStatus.EXPIRED.value, Booking.updated_at < now - EXPIRED_KEPT
+            )
+        )
+        return expired
