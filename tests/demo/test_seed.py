@@ -211,3 +211,17 @@ def test_every_normal_week_has_one_late_evening_and_a_short_friday():
         late_days.add(late[0])
         assert [closes for day, _o, closes, _k in week if day == 4] in (["14:00"], ["15:00"])
     assert late_days == {0, 1, 2, 3}
+
+
+async def test_the_front_desk_has_visits_to_expect(write_session, read_session):
+    from kontor.booking.models import Booking
+
+    first = await seed(write_session)
+    assert first.created["bookings"] == 6
+    async with read_session() as db:
+        bookings = list(await db.scalars(select(Booking).order_by(Booking.starts_at)))
+    assert {b.office.slug for b in bookings} == {"rinkeby-kista"}
+    assert all(b.status == "booked" and b.starts_at.date() >= TODAY for b in bookings)
+    assert any(b.needs for b in bookings) and {b.channel for b in bookings} == {"web", "phone"}
+    again = await seed(write_session)
+    assert (again.created["bookings"], again.existing["bookings"]) == (0, 6)

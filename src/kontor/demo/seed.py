@@ -18,6 +18,7 @@ from kontor.accounts.services import create_user
 from kontor.audit import services as audit
 from kontor.audit.models import Channel
 from kontor.demo import data
+from kontor.demo.bookings import seed_bookings
 from kontor.hours.holidays import swedish_holidays
 from kontor.hours.models import Closure, ClosureInterval, WeeklyHours
 from kontor.offices.models import Counter, District, Office, OfficeService, Service
@@ -59,6 +60,8 @@ async def seed_demo(db: AsyncSession, today: date) -> SeedReport:
     await _weekly_hours(db, offices, today, report)
     await _closures(db, offices, today, report)
     await _users(db, report)
+    created, existing = await seed_bookings(db, today)
+    report.add("bookings", created=created, existing=existing)
     if report.total_created:
         audit.record(
             db,
