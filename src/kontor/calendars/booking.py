@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import quote
@@ -58,12 +59,23 @@ def visit_calendar(event: VisitEvent) -> bytes:
     vevent.add("description", event.description)
     vevent.add("url", event.url)
     calendar.add_component(vevent)
-    # The zone's rules for the years around the visit only: the default (1970-2038) lists every
-    # change and makes the attachment ten times longer.
-    calendar.add_missing_timezones(
-        first_date=date(event.start.year - 1, 1, 1), last_date=date(event.end.year + 2, 1, 1)
-    )
-    return calendar.to_ical()
+    # The VTIMEZONE goes before the event that uses it; it is the same for every visit of a year.
+    body = calendar.to_ical()
+    timezone = _vtimezone(event.timezone, event.start.year - 1, event.end.year + 2)
+    return body.replace(b"BEGIN:VEVENT", timezone + b"BEGIN:VEVENT", 1)
+
+
+@functools.lru_cache(maxsize=32)
+def _vtimezone(zone: str, first_year: int, last_year: int) -> bytes:
+    """The zone's VTIMEZONE with its rules for first_year..last_year only: the default (1970-2038)
+    lists every change and makes the attachment ten times longer. Building it is most of the cost
+    of a calendar file, and a booking's confirmation needs one, so it is made once per zone."""
+    calendar = Calendar()
+    probe = Event()
+    probe.add("dtstart", datetime(first_year + 1, 1, 1, tzinfo=ZoneInfo(zone)))
+    calendar.add_component(probe)
+    calendar.add_missing_timezones(first_date=date(first_year, 1, 1), last_date=date(last_year, 1, 1))
+    return b"".join(component.to_ical() for component in calendar.walk("VTIMEZONE"))
 
 
 def manage_url(public_url: str, reference: str, token: str) -> str:

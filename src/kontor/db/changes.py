@@ -19,6 +19,7 @@ _ids = itertools.count()
 class CommitCounter:
     def __init__(self, *watched: type) -> None:
         self.watched = watched
+        self._tables = {model.__table__ for model in watched}  # type: ignore[attr-defined]
         self.value = 0
         self._flag = f"kontor_changed_{next(_ids)}"
         event.listen(Session, "after_flush", self._note_flush)
@@ -38,9 +39,13 @@ class CommitCounter:
             session.info[self._flag] = True
 
     def _note_statement(self, state: ORMExecuteState) -> None:
+        if not (state.is_update or state.is_delete or state.is_insert):
+            return
         mapper = state.bind_mapper
-        changes = state.is_update or state.is_delete or state.is_insert
-        if changes and mapper is not None and issubclass(mapper.class_, self.watched):
+        # An ORM statement names its entity; a Core one (insert(table)) only its table.
+        if (mapper is not None and issubclass(mapper.class_, self.watched)) or getattr(
+            state.statement, "table", None
+        ) in self._tables:
             state.session.info[self._flag] = True
 
     def _committed(self, session: Session) -> None:
