@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -44,3 +45,29 @@ async def test_only_a_committed_booking_makes_the_answers_stale(city, write_sess
     cache.put(key, ["before"], cache.generation())
     await _book_then(write_session, commit=commit)
     assert (cache.get(key) is None) is stale
+
+
+async def test_requests_that_miss_together_compute_once():
+    cache = SlotCache()
+    key = cache.key("kista", "eservice", now=NOW)
+    calls = []
+
+    async def make():  # type: ignore[no-untyped-def]
+        calls.append(1)
+        await asyncio.sleep(0.05)
+        return ["answer"]
+
+    answers = await asyncio.gather(*(cache.get_or_make(key, make) for _ in range(20)))
+    assert answers == [["answer"]] * 20 and len(calls) == 1
+
+
+async def test_a_failed_computation_is_not_kept():
+    cache = SlotCache()
+    key = cache.key("kista", "eservice", now=NOW)
+
+    async def fail():  # type: ignore[no-untyped-def]
+        raise RuntimeError("database down")
+
+    with pytest.raises(RuntimeError):
+        await cache.get_or_make(key, fail)
+    assert cache.get(key) is None

@@ -136,28 +136,24 @@ async def list_slots(
     zone = ZoneInfo(office.timezone)
     first, last = date_range(first, last, now.astimezone(zone).date())
 
+    async def make() -> list[schemas.Slot]:
+        slots = await office_free_slots(
+            db_session,
+            request.app.state.directory,
+            office,
+            offering,
+            first,
+            last,
+            now,
+            release_delay=_rules(request).release_delay,
+        )
+        return [
+            schemas.Slot(start=s.start.astimezone(zone), end=s.end.astimezone(zone), seats_left=s.seats_left)
+            for s in slots
+        ]
+
     cache = request.app.state.slot_cache
-    key = cache.key(office.id, service, first, last, now=now)
-    found = cache.get(key)
-    if found is not None:
-        return found
-    generation = cache.generation()
-    slots = await office_free_slots(
-        db_session,
-        request.app.state.directory,
-        office,
-        offering,
-        first,
-        last,
-        now,
-        release_delay=_rules(request).release_delay,
-    )
-    answer = [
-        schemas.Slot(start=s.start.astimezone(zone), end=s.end.astimezone(zone), seats_left=s.seats_left)
-        for s in slots
-    ]
-    cache.put(key, answer, generation)
-    return answer
+    return await cache.get_or_make(cache.key(office.id, service, first, last, now=now), make)
 
 
 @post(

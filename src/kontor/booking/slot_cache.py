@@ -10,9 +10,10 @@ with 409 when booked, as capacity is the database's business, not the listing's.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,7 @@ class SlotCache:
         self.max_age = max_age
         self.size = size
         self._entries: OrderedDict[Hashable, tuple[tuple[int, int], float, Any]] = OrderedDict()
+        self._pending: dict[Hashable, asyncio.Future[Any]] = {}
 
     @staticmethod
     def key(*parts: Hashable, now: datetime) -> tuple[Hashable, ...]:
@@ -57,3 +59,27 @@ class SlotCache:
             self._entries.popitem(last=False)
 
     generation = staticmethod(_generation)
+
+    async def get_or_make(self, key: Hashable, make: Callable[[], Awaitable[Any]]) -> Any:
+        """The kept answer, or ``await make()``; requests that miss the same key at the same moment
+        wait for the first one's answer instead of all computing it (a rush starts with a miss)."""
+        found = self.get(key)
+        if found is not None:
+            return found
+        pending = self._pending.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            generation = _generation()
+            value = await make()
+            self.put(key, value, generation)
+            future.set_result(value)
+            return value
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # retrieved here: waiters, if any, get it too
+            raise
+        finally:
+            del self._pending[key]
