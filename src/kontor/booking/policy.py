@@ -152,6 +152,11 @@ async def check_limit(
     visits of the service (so a few people cannot take a release of times between them)."""
     if not keys:
         return
+    if db.get_bind().dialect.name == "postgresql":
+        # Bookings of one contact wait for each other until commit, so the count below sees them all
+        # (on SQLite, writers take turns anyway). Sorted, so two requests never lock in opposite order.
+        for key in sorted(keys):
+            await db.execute(select(func.pg_advisory_xact_lock(func.hashtext(key))))
     query = select(func.count()).where(
         Booking.service_id == service_id,
         Booking.contact_key.in_(keys),
