@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kontor.db.base import Base, IdMixin, Timestamped, utcnow
+from kontor.audit.history import StateChange
+from kontor.db.base import Base, IdMixin, Timestamped
 from kontor.offices.models import Office, Service
 
 
@@ -99,16 +99,9 @@ class Booking(IdMixin, Timestamped, Base):
         return self.status in {BookingStatus.HELD, BookingStatus.BOOKED, BookingStatus.CHECKED_IN}
 
 
-class BookingEvent(IdMixin, Base):
+class BookingEvent(IdMixin, StateChange, Base):
     """One change of a booking: who made it, through which channel, and when (DESIGN rule 5)."""
 
     __tablename__ = "booking_events"
 
     booking_id: Mapped[int] = mapped_column(ForeignKey("bookings.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-    action: Mapped[str] = mapped_column(String(40))
-    channel: Mapped[str] = mapped_column(String(20))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    actor: Mapped[str] = mapped_column(String(120))
-    # What changed (times, seats, statuses); never the visitor's name or contact details.
-    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager
 
 from kontor.accounts.models import User
+from kontor.audit.history import record_change
 from kontor.audit.models import Channel
 from kontor.booking.models import Booking, BookingEvent, BookingStatus
 from kontor.booking.slots import SlotPolicy, is_bookable_start, slot_policy_kinds
@@ -42,10 +43,6 @@ class BookingRules:
         )
 
 
-def actor_of(actor: User | str) -> tuple[int | None, str]:
-    return (actor.id, actor.username) if isinstance(actor, User) else (None, actor)
-
-
 def record_event(
     db: AsyncSession,
     booking: Booking,
@@ -56,17 +53,15 @@ def record_event(
     now: datetime,
     changes: dict[str, Any],
 ) -> None:
-    actor_id, label = actor_of(actor)
-    db.add(
-        BookingEvent(
-            booking_id=booking.id,
-            at=now,
-            action=action,
-            channel=channel.value,
-            actor_id=actor_id,
-            actor=label,
-            changes=changes,
-        )
+    record_change(
+        db,
+        BookingEvent,
+        action,
+        channel=channel,
+        actor=actor,
+        now=now,
+        changes=changes,
+        booking_id=booking.id,
     )
 
 

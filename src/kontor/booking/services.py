@@ -21,11 +21,11 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from kontor.accounts.models import User
 from kontor.accounts.security import hash_token, new_token, token_matches
+from kontor.audit.history import actor_of
 from kontor.audit.models import Channel
 from kontor.booking.models import HOLDS_SEAT, SEAT_KEY, Booking, BookingStatus
 from kontor.booking.policy import (
     BookingRules,
-    actor_of,
     check_limit,
     check_start,
     contact_keys,
