@@ -8,6 +8,7 @@ from kontor.db.store import StoredValue
 from kontor.hours.models import Closure, ClosureInterval, WeeklyHours
 from kontor.notify.models import OutboxMessage
 from kontor.offices.models import Counter, District, Office, OfficeService, Service
+from kontor.queue.models import Ticket, TicketEvent, TicketSequence
 
 __all__ = [
     "ApiToken",
@@ -27,6 +28,9 @@ __all__ = [
     "Role",
     "Service",
     "StoredValue",
+    "Ticket",
+    "TicketEvent",
+    "TicketSequence",
     "User",
     "WeeklyHours",
     "office_memberships",
