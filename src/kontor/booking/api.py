@@ -35,7 +35,7 @@ from kontor.booking.visitor import BookingError
 from kontor.hours.services import current_time
 from kontor.i18n import _
 from kontor.offices.api import Slug, date_range, office_or_404, parse_date
-from kontor.offices.services import offerings
+from kontor.offices.services import bookable_offering
 
 _PRIVATE = {"cache_control": CacheControlHeader(no_store=True), "tags": ["bookings"]}
 _STATUS = {"invalid": 422, "full": 409, "not_bookable": 409, "limit": 409, "not_found": 404}
@@ -129,8 +129,8 @@ async def list_slots(
 ) -> list[schemas.Slot]:
     first, last = parse_date("from", from_), parse_date("to", to)
     office = await office_or_404(request, db_session, slug)
-    offering = next((o for o in offerings(office) if o.service.code == service), None)
-    if offering is None or not offering.is_bookable:
+    offering = bookable_offering(office, service)
+    if offering is None:
         raise NotFoundException(f"Office {slug!r} takes no bookings for service {service!r}.")
     now = current_time(request.app.state)
     zone = ZoneInfo(office.timezone)

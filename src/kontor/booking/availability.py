@@ -1,6 +1,7 @@
 """The earliest free slots of a service across every office, for residents who go wherever is soonest.
 
-Each office's hours come from the directory (one load for all offices), its taken seats from one query,
+Each office's hours come from the directory (one load for all offices), the taken seats of all of them
+from one query,
 and its days are scanned a week at a time until it has given `limit` slots: no office can place more
 than `limit` in the answer.
 """
@@ -20,11 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor.booking import schemas, services
+from kontor.booking.seats import local_days, taken_seats_at
 from kontor.booking.slots import free_slots
 from kontor.hours.services import current_time
 from kontor.offices.api import MAX_RANGE_DAYS, parse_date
 from kontor.offices.directory import OfficeDirectory
 from kontor.offices.models import District, Office, OfficeService, Service
+from kontor.offices.services import bookable_offering
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
@@ -33,8 +36,15 @@ _SCAN_DAYS = 7
 Db = NamedDependency[AsyncSession]
 
 
-def _bookable_offering(office: Office, code: str) -> OfficeService | None:
-    return next((o for o in office.offerings if o.service.code == code and o.is_bookable), None)
+def _scan_window(
+    office: Office, offering: OfficeService, first: date | None, now: datetime
+) -> tuple[date, date]:
+    """The local dates to search at the office: from `first` (default: its today) to the horizon,
+    at most MAX_RANGE_DAYS; empty (last before first) when `first` lies past the horizon."""
+    today = now.astimezone(ZoneInfo(office.timezone)).date()
+    first = first or today
+    horizon = today + timedelta(days=offering.service.horizon_days)
+    return first, min(horizon, first + timedelta(days=MAX_RANGE_DAYS - 1))
 
 
 async def office_slots(
@@ -46,18 +56,21 @@ async def office_slots(
     limit: int,
     now: datetime,
     release_delay: timedelta,
+    taken: dict[datetime, int] | None = None,
 ) -> list[schemas.AvailableSlot]:
-    """Up to `limit` of the office's earliest free slots from `first` (default: its today)."""
+    """Up to `limit` of the office's earliest free slots from `first` (default: its today). `taken`
+    is the office's taken seats when the caller loaded them for several offices at once."""
     kind = offering.service
     zone = ZoneInfo(office.timezone)
-    today = now.astimezone(zone).date()
-    first = first or today
-    last = min(today + timedelta(days=kind.horizon_days), first + timedelta(days=MAX_RANGE_DAYS - 1))
+    first, last = _scan_window(office, offering, first, now)
     if last < first:
         return []
     hours = await directory.office_hours(db, office, *services.hours_window(office, kind, now))
     policy = services.slot_policy(offering, hours)
-    taken = await services.taken_seats_on(db, office, kind.id, first, last, now, release_delay=release_delay)
+    if taken is None:
+        taken = await services.taken_seats_on(
+            db, office, kind.id, first, last, now, release_delay=release_delay
+        )
     found: list[schemas.AvailableSlot] = []
     day = first
     while day <= last and len(found) < limit:
@@ -75,6 +88,38 @@ async def office_slots(
             )
         day = week_end + timedelta(days=1)
     return found[:limit]
+
+
+async def earliest_per_office(
+    db: AsyncSession,
+    directory: OfficeDirectory,
+    offerings: list[tuple[Office, OfficeService]],
+    first: date | None,
+    limit: int,
+    now: datetime,
+    release_delay: timedelta,
+) -> list[list[schemas.AvailableSlot]]:
+    """:func:`office_slots` of each (office, offering) of one service, with the taken seats of all of
+    them loaded in one query instead of one per office."""
+    windows = [_scan_window(office, offering, first, now) for office, offering in offerings]
+    spans = [local_days(office, *window) for (office, _), window in zip(offerings, windows, strict=True)]
+    taken: dict[int, dict[datetime, int]] = {}
+    if offerings:
+        taken = await taken_seats_at(
+            db,
+            [office.id for office, _ in offerings],
+            offerings[0][1].service_id,
+            min(span[0] for span in spans),
+            max(span[1] for span in spans),
+            now,
+            release_delay=release_delay,
+        )
+    return [
+        await office_slots(
+            db, directory, office, offering, first, limit, now, release_delay, taken.get(office.id, {})
+        )
+        for office, offering in offerings
+    ]
 
 
 async def earliest_slots(
@@ -100,11 +145,11 @@ async def earliest_slots(
         if await db.scalar(select(District.id).where(District.slug == district_slug)) is None:
             raise NotFoundException(f"No district with slug {district_slug!r}.")
         offices = [office for office in offices if office.district.slug == district_slug]
-    found: list[schemas.AvailableSlot] = []
-    for office in offices:
-        offering = _bookable_offering(office, service_code)
-        if offering is not None:
-            found += await office_slots(db, directory, office, offering, first, limit, now, release_delay)
+    offered = [
+        (office, offering) for office in offices if (offering := bookable_offering(office, service_code))
+    ]
+    per_office = await earliest_per_office(db, directory, offered, first, limit, now, release_delay)
+    found = [slot for slots in per_office for slot in slots]
     found.sort(key=lambda s: (s.start.astimezone(UTC), s.office_name))
     return found[:limit]
 

@@ -15,18 +15,18 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kontor.booking.availability import office_slots
+from kontor.booking.availability import earliest_per_office, office_slots
 from kontor.booking.policy import hours_window, slot_policy
 from kontor.booking.schemas import AvailableSlot
 from kontor.booking.seats import taken_seats_on
 from kontor.booking.slots import Slot, free_slots
 from kontor.offices.directory import OfficeDirectory
 from kontor.offices.models import District, Office, OfficeService, Service
+from kontor.offices.services import bookable_offering
 
 __all__ = [
     "MonthOfTimes",
     "OfficeChoice",
-    "bookable_offering",
     "bookable_services",
     "districts_offering",
     "earliest_by_office",
@@ -35,11 +35,6 @@ __all__ = [
     "office_free_slots",
     "soonest",
 ]
-
-
-def bookable_offering(office: Office, service_code: str) -> OfficeService | None:
-    """The office's offering of the service if residents can book it there now."""
-    return next((o for o in office.offerings if o.service.code == service_code and o.is_bookable), None)
 
 
 def bookable_services(offices: Iterable[Office]) -> list[Service]:
@@ -93,14 +88,17 @@ async def earliest_by_office(
     the directory's order, each with its earliest free slot within the horizon or None."""
     # The directory first: loading its snapshot detaches everything the session held.
     offices = await directory.offices(db)
-    choices = []
-    for office in offices:
-        offering = bookable_offering(office, service_code)
-        if offering is None or (district_slug and office.district.slug != district_slug):
-            continue
-        found = await office_slots(db, directory, office, offering, None, 1, now, release_delay)
-        choices.append(OfficeChoice(office, found[0] if found else None))
-    return choices
+    offered = [
+        (office, offering)
+        for office in offices
+        if (offering := bookable_offering(office, service_code)) is not None
+        and not (district_slug and office.district.slug != district_slug)
+    ]
+    per_office = await earliest_per_office(db, directory, offered, None, 1, now, release_delay)
+    return [
+        OfficeChoice(office, found[0] if found else None)
+        for (office, _offering), found in zip(offered, per_office, strict=True)
+    ]
 
 
 def soonest(choices: Iterable[OfficeChoice]) -> OfficeChoice | None:

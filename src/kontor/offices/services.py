@@ -62,6 +62,11 @@ def offers(office: Office, service_code: str) -> bool:
     return any(offering.service.code == service_code for offering in offerings(office))
 
 
+def bookable_offering(office: Office, service_code: str) -> OfficeService | None:
+    """The office's offering of the service if residents can book it there now."""
+    return next((o for o in office.offerings if o.service.code == service_code and o.is_bookable), None)
+
+
 def services_offered(offices: Iterable[Office]) -> list[Service]:
     """Services offered by at least one of ``offices``, in the catalogue's order (the finder's filter)."""
     found = {o.service.id: o.service for office in offices for o in offerings(office)}
