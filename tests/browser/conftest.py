@@ -8,6 +8,7 @@ these tests skip and the run says so at the end; ``KONTOR_REQUIRE_BROWSER=1`` (C
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import threading
@@ -108,11 +109,9 @@ def _wait_until_healthy(url: str, thread: threading.Thread, deadline: float) -> 
     while time.monotonic() < deadline:
         if not thread.is_alive():
             raise RuntimeError("the live server stopped while starting")
-        try:
+        with contextlib.suppress(httpx.TransportError):  # not listening yet
             if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
                 return
-        except httpx.TransportError:
-            pass
         time.sleep(0.05)
     raise RuntimeError(f"the live server did not answer {url}/healthz in time")
 

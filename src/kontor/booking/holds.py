@@ -10,19 +10,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
 
 from kontor.accounts.models import User
 from kontor.audit.models import Channel
 from kontor.booking.models import Booking, BookingStatus
-from kontor.booking.policy import BookingRules, check_limit, check_start, contact_keys, find_offering
+from kontor.booking.policy import (
+    BookingRules,
+    booking_offering,
+    check_limit,
+    check_start,
+    contact_keys,
+    find_offering,
+)
 from kontor.booking.seats import expire_holds, in_savepoint, take_seat
 from kontor.booking.services import DEFAULT_RULES, aware, by_resident, fill_visitor, new_booking, record_event
 from kontor.booking.visitor import BookingError, check_visitor
 from kontor.i18n import N_
-from kontor.offices.models import OfficeService
 
 __all__ = ["confirm", "expire_holds", "hold", "sweep_expired_holds"]
 
@@ -110,13 +116,7 @@ async def confirm(
 
 async def _retake(db: AsyncSession, booking: Booking, now: datetime, rules: BookingRules) -> None:
     """Give a hold that ran out a seat of its slot again, if one is free, and a fresh hold."""
-    offering = await db.scalar(
-        select(OfficeService).where(
-            OfficeService.office_id == booking.office_id, OfficeService.service_id == booking.service_id
-        )
-    )
-    if offering is None or not offering.is_bookable:
-        raise BookingError("not_bookable", N_("This service cannot be booked at this office."), "service")
+    offering = await booking_offering(db, booking)
     await check_start(db, booking.office, offering, booking.starts_at, now)
 
     async def claim(seat: int) -> bool:

@@ -158,18 +158,27 @@ def _visitor_form(form: Any) -> dict[str, Any]:
     }
 
 
-def _form_token(form: Any) -> str:
+async def _posted(
+    request: Request[Any, Any, Any], db: AsyncSession, reference: str
+) -> tuple[Any, str, Booking]:
+    """The form of a POST to a booking's page, the token it carries, and the booking it opens."""
+    form = await request.form()
     value = form.get("token")
-    return value if isinstance(value, str) else ""
+    token = value if isinstance(value, str) else ""
+    return form, token, await _booking_or_404(db, reference, token)
+
+
+async def _tell(
+    request: Request[Any, Any, Any], db: AsyncSession, booking: Booking, event: str, token: str, now: datetime
+) -> None:
+    await tell_resident(db, booking, event, settings=request.app.state.settings, token=token, now=now)
 
 
 @post("/bookings/{reference:str}/confirm", name="booking_confirm", include_in_schema=False)
 async def confirm_booking(
     request: Request[Any, Any, Any], db_write: Db, reference: FromPath[str]
 ) -> Response[Any]:
-    form = await request.form()
-    token = _form_token(form)
-    booking = await _booking_or_404(db_write, reference, token)
+    form, token, booking = await _posted(request, db_write, reference)
     values = _visitor_form(form)
     now = current_time(request.app.state)
     if booking.status == BookingStatus.BOOKED:  # sent twice (a double click, a reload): done already
@@ -184,8 +193,7 @@ async def confirm_booking(
             return _render(request, booking, token, errors=errors, values=values, status_code=422)
         await db_write.refresh(booking)
         return _render(request, booking, token, values=values, problem=_(error.message), status_code=409)
-    settings = request.app.state.settings
-    await tell_resident(db_write, booking, "booked", settings=settings, token=token, now=now)
+    await _tell(request, db_write, booking, "booked", token, now)
     return Redirect(_address(booking, token, done="confirmed"), status_code=303)
 
 
@@ -193,9 +201,7 @@ async def confirm_booking(
 async def cancel_booking(
     request: Request[Any, Any, Any], db_write: Db, reference: FromPath[str]
 ) -> Response[Any]:
-    form = await request.form()
-    token = _form_token(form)
-    booking = await _booking_or_404(db_write, reference, token)
+    _form, token, booking = await _posted(request, db_write, reference)
     now = current_time(request.app.state)
     was_held = booking.status == BookingStatus.HELD
     was_booked = booking.status == BookingStatus.BOOKED
@@ -207,8 +213,7 @@ async def cancel_booking(
         day = booking.starts_at.astimezone(_zone(booking)).date().isoformat()
         return Redirect(_flow(booking, day=day), status_code=303)
     if was_booked:
-        settings = request.app.state.settings
-        await tell_resident(db_write, booking, "cancelled", settings=settings, token=token, now=now)
+        await _tell(request, db_write, booking, "cancelled", token, now)
     return Redirect(_address(booking, token, done="cancelled"), status_code=303)
 
 
@@ -216,9 +221,7 @@ async def cancel_booking(
 async def reschedule_booking(
     request: Request[Any, Any, Any], db_write: Db, reference: FromPath[str]
 ) -> Response[Any]:
-    form = await request.form()
-    token = _form_token(form)
-    booking = await _booking_or_404(db_write, reference, token)
+    form, token, booking = await _posted(request, db_write, reference)
     raw = form.get("start")
     try:
         start = datetime.fromisoformat(raw) if isinstance(raw, str) else None
@@ -236,8 +239,7 @@ async def reschedule_booking(
         await db_write.refresh(booking)
         return _render(request, booking, token, problem=_(error.message), status_code=409)
     if booking.starts_at != before:
-        settings = request.app.state.settings
-        await tell_resident(db_write, booking, "rescheduled", settings=settings, token=token, now=now)
+        await _tell(request, db_write, booking, "rescheduled", token, now)
     return Redirect(_address(booking, token, done="rescheduled"), status_code=303)
 
 

@@ -87,6 +87,19 @@ async def find_offering(
     return offering.office, offering
 
 
+async def booking_offering(db: AsyncSession, booking: Booking) -> OfficeService:
+    """The offering a booking was made under, if residents may still book it (moving a booking or
+    renewing a hold needs it to be)."""
+    offering = await db.scalar(
+        select(OfficeService).where(
+            OfficeService.office_id == booking.office_id, OfficeService.service_id == booking.service_id
+        )
+    )
+    if offering is None or not offering.is_bookable or not booking.office.active:
+        raise BookingError("not_bookable", N_("This service cannot be booked at this office."), "service")
+    return offering
+
+
 def hours_window(office: Office, service: Service, now: datetime) -> tuple[date, date]:
     """The dates whose hours decide the service's slots at the office: today to a day past the horizon.
     The slot listing, the search across offices and the booking check all load this same window, so

@@ -26,6 +26,7 @@ from kontor.audit.models import Channel
 from kontor.booking.models import HOLDS_SEAT, SEAT_KEY, Booking, BookingStatus
 from kontor.booking.policy import (
     BookingRules,
+    booking_offering,
     check_limit,
     check_start,
     contact_keys,
@@ -241,13 +242,7 @@ async def reschedule(
     new_start = aware(new_start)
     if new_start == booking.starts_at:
         return booking
-    offering = await db.scalar(
-        select(OfficeService).where(
-            OfficeService.office_id == booking.office_id, OfficeService.service_id == booking.service_id
-        )
-    )
-    if offering is None or not offering.is_bookable or not booking.office.active:
-        raise BookingError("not_bookable", N_("This service cannot be booked at this office."), "service")
+    offering = await booking_offering(db, booking)
     await check_start(db, booking.office, offering, new_start, now)
     old_start, old_seat = booking.starts_at, booking.seat
     new_end = new_start + timedelta(minutes=offering.service.duration_minutes)
