@@ -48,6 +48,9 @@ class Settings:
     hold_minutes: int = 10
     cancel_release_minutes: int = 5
     max_active_bookings: int = 2
+    # Walk-in queue: a booked visit checked in more than this many minutes after its time joins the
+    # queue as a walk-in.
+    checkin_grace_minutes: int = 10
     # Requests per minute per client address to the booking endpoints (0 turns the limit off).
     booking_rate_limit: int = 30
     # Messages: "folder" writes them under data_dir/outbox (demo, tests); "smtp" sends e-mail with the

@@ -208,5 +208,10 @@ async def test_issuing_and_calling_leave_events(city, write_session, read_sessio
         ("issued", "desk", "staff", staff.id, NOW),
         ("called", "counter", "staff", staff.id, called_at),
     ]
-    assert events[0].changes == {"status": "waiting", "service": "eservice", "code": "A001"}
+    assert events[0].changes == {
+        "status": "waiting",
+        "service": "eservice",
+        "code": "A001",
+        "kind": "walk_in",
+    }
     assert events[1].changes == {"status": ["waiting", "called"], "counter": 2}

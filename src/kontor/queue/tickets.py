@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -23,13 +24,26 @@ from kontor.accounts.models import User
 from kontor.accounts.security import hash_token, new_token
 from kontor.audit.history import actor_of, record_change
 from kontor.audit.models import Channel
+from kontor.hours.rules import HoursKind, is_open_at
+from kontor.hours.services import office_hours, status_window
+from kontor.live.bus import announce
 from kontor.offices.models import Counter, Office, Service
+from kontor.queue.errors import OfficeClosed, UnknownService
 from kontor.queue.models import TICKET_CHANNELS, Ticket, TicketEvent, TicketKind, TicketSequence, TicketStatus
-from kontor.queue.rules import service_day, ticket_code
+from kontor.queue.rules import EntryKind, Waiting, queue_order, service_day, ticket_code
 
-__all__ = ["call_next", "issue_ticket", "next_number", "office_day"]
+__all__ = [
+    "call_next",
+    "claim",
+    "issue_ticket",
+    "issue_walk_in",
+    "next_number",
+    "office_day",
+    "record_ticket_change",
+    "walk_in_service",
+]
 
-# A counter that loses a ticket to another counter looks again; each loss means someone else got one.
+# A counter that loses its pick to another counter looks again; each loss means someone else got one.
 CALL_ATTEMPTS = 5
 
 
@@ -60,6 +74,22 @@ async def next_number(db: AsyncSession, office_id: int, service_id: int, day: da
     return number
 
 
+def record_ticket_change(
+    db: AsyncSession,
+    ticket: Ticket,
+    action: str,
+    *,
+    channel: Channel,
+    actor: User | str,
+    now: datetime,
+    changes: dict[str, Any],
+) -> None:
+    """Write the ticket's history row (DESIGN rule 5)."""
+    record_change(
+        db, TicketEvent, action, channel=channel, actor=actor, now=now, changes=changes, ticket_id=ticket.id
+    )
+
+
 async def issue_ticket(
     db: AsyncSession,
     *,
@@ -70,10 +100,19 @@ async def issue_ticket(
     actor: User | str,
     language: str | None = None,
     needs_help: bool = False,
+    kind: TicketKind = TicketKind.WALK_IN,
+    booking_id: int | None = None,
+    booked_start: datetime | None = None,
 ) -> tuple[Ticket, str]:
-    """Give a resident the next ticket of ``service`` at ``office``; the token is returned only here."""
+    """Give a resident the next ticket of ``service`` at ``office``; the token is returned only here.
+
+    A checked-in booking gets a ticket too (``kind`` booking, with its ``booked_start``), numbered
+    in the same sequence, so the screen can call it like any other.
+    """
     if channel.value not in TICKET_CHANNELS:
         raise ValueError(f"tickets are not issued through {channel.value!r}")
+    if (kind is TicketKind.BOOKING) != (booked_start is not None):
+        raise ValueError("a booking's ticket, and only it, carries the booked start")
     day = office_day(office, now)
     number = await next_number(db, office.id, service.id, day)
     token = new_token()
@@ -81,12 +120,15 @@ async def issue_ticket(
     ticket = Ticket(
         office_id=office.id,
         service_id=service.id,
+        issued_service_id=service.id,
         day=day,
         number=number,
         code=ticket_code(service.letter, number),
         token_hash=hash_token(token),
         status=TicketStatus.WAITING.value,
-        kind=TicketKind.WALK_IN.value,
+        kind=kind.value,
+        booking_id=booking_id,
+        booked_start=booked_start,
         language=language,
         needs_help=needs_help,
         issued_at=now,
@@ -96,30 +138,126 @@ async def issue_ticket(
     db.add(ticket)
     await db.flush()
     # Known already: no lazy load (which async sessions cannot do) when a caller reads them.
+    set_committed_value(ticket, "office", office)
     set_committed_value(ticket, "service", service)
     set_committed_value(ticket, "counter", None)
-    changes = {"status": TicketStatus.WAITING.value, "service": service.code, "code": ticket.code}
-    record_change(
-        db, TicketEvent, "issued", channel=channel, actor=actor, now=now, changes=changes, ticket_id=ticket.id
-    )
+    changes = {
+        "status": TicketStatus.WAITING.value,
+        "service": service.code,
+        "code": ticket.code,
+        "kind": kind.value,
+    }
+    record_ticket_change(db, ticket, "issued", channel=channel, actor=actor, now=now, changes=changes)
     await db.flush()
+    await announce(db, office.id, "ticket", {"code": ticket.code})
     return ticket, token
 
 
-def _first_waiting(office: Office, service_ids: Collection[int], day: date, *, skip_locked: bool):  # type: ignore[no-untyped-def]
-    query = (
-        select(Ticket.id)
-        .where(
-            Ticket.office_id == office.id,
-            Ticket.day == day,
-            Ticket.status == TicketStatus.WAITING.value,
-            Ticket.service_id.in_(list(service_ids)),
-        )
-        .order_by(Ticket.issued_at, Ticket.id)
-        .limit(1)
+def walk_in_service(office: Office, service_code: str) -> Service:
+    """The office's service ``service_code`` if it takes walk-ins there now (offerings loaded)."""
+    for offering in office.offerings:
+        service = offering.service
+        if service.code == service_code and offering.active and offering.walk_in and service.walk_in:
+            return service
+    raise UnknownService()
+
+
+async def issue_walk_in(
+    db: AsyncSession,
+    *,
+    office: Office,
+    service_code: str,
+    now: datetime,
+    channel: Channel,
+    actor: User | str,
+    language: str | None = None,
+    needs_help: bool = False,
+) -> tuple[Ticket, str]:
+    """A walk-in ticket, issued only for a walk-in service of the office and only while it is open
+    for walk-ins (drop-in hours)."""
+    service = walk_in_service(office, service_code)
+    first, last = status_window(now)
+    # Walk-ins during drop-in hours; hours for booked visits only take no walk-ins.
+    if not is_open_at(await office_hours(db, office, first, last), now, HoursKind.DROP_IN):
+        raise OfficeClosed()
+    return await issue_ticket(
+        db,
+        office=office,
+        service=service,
+        now=now,
+        channel=channel,
+        actor=actor,
+        language=language,
+        needs_help=needs_help,
     )
-    # PostgreSQL: a ticket another counter is claiming right now is passed over instead of waited for.
-    return query.with_for_update(skip_locked=True, of=Ticket) if skip_locked else query
+
+
+async def claim(
+    db: AsyncSession,
+    ticket_id: int,
+    from_statuses: Collection[str],
+    *,
+    only_at: int | None = None,
+    **values: Any,
+) -> Ticket | None:
+    """Change a ticket only if it is still in one of ``from_statuses``: one conditional UPDATE, so of
+    two clerks acting on the same ticket at once exactly one succeeds; ``only_at`` also requires it
+    to be at that counter. The fresh row, or None."""
+    conditions = [Ticket.id == ticket_id, Ticket.status.in_(list(from_statuses))]
+    if only_at is not None:
+        conditions.append(Ticket.counter_id == only_at)
+    result = await db.execute(
+        update(Ticket).where(*conditions).values(**values).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    return await db.scalar(
+        select(Ticket).where(Ticket.id == ticket_id).execution_options(populate_existing=True)
+    )
+
+
+_WAITING_COLUMNS = (Ticket.id, Ticket.service_id, Ticket.issued_at, Ticket.kind, Ticket.booked_start)
+
+
+async def waiting_in_order(
+    db: AsyncSession, office: Office, now: datetime, service_ids: Collection[int] | None = None
+) -> list[Waiting]:
+    """Today's waiting tickets of ``office`` (for ``service_ids``, or all), in the order counters
+    call them (:func:`kontor.queue.rules.queue_order`); ``Waiting.service`` is the service id."""
+    query = select(*_WAITING_COLUMNS).where(
+        Ticket.office_id == office.id,
+        Ticket.day == office_day(office, now),
+        Ticket.status == TicketStatus.WAITING.value,
+    )
+    if service_ids is not None:
+        query = query.where(Ticket.service_id.in_(list(service_ids)))
+    entries = [
+        Waiting(
+            id=ticket_id,
+            service=str(service_id),
+            issued_at=issued_at,
+            kind=EntryKind(kind) if booked_start is not None else EntryKind.WALK_IN,
+            booked_start=booked_start,
+            checked_in_at=issued_at if booked_start is not None else None,
+        )
+        for ticket_id, service_id, issued_at, kind, booked_start in await db.execute(query)
+    ]
+    services = {entry.service for entry in entries}
+    return queue_order(entries, services, now)
+
+
+def _called(counter: Counter, now: datetime, called_by_id: int | None) -> dict[str, Any]:
+    return {
+        "status": TicketStatus.CALLED.value,
+        "called_at": now,
+        "counter_id": counter.id,
+        "called_by_id": called_by_id,
+    }
+
+
+async def announce_call(db: AsyncSession, ticket: Ticket, counter: Counter) -> None:
+    """Tell the screens a ticket is called: they chime and show it."""
+    await announce(db, ticket.office_id, "called", {"code": ticket.code, "counter": counter.number})
 
 
 async def call_next(
@@ -132,42 +270,33 @@ async def call_next(
     actor: User | str,
     channel: Channel = Channel.COUNTER,
 ) -> Ticket | None:
-    """Call the ticket that has waited longest for one of ``service_ids`` today to ``counter``.
+    """Call to ``counter`` the ticket next in line for one of ``service_ids`` today, or return None
+    when no one waits: checked-in bookings that are due first, then walk-ins by arrival (the order
+    of :func:`kontor.queue.rules.queue_order`).
 
-    Returns None when no one waits. The claim is an UPDATE that only matches a waiting ticket, so
-    when two counters pick the same one, one of them gets it and the other looks again.
+    The claim is a conditional UPDATE: when another counter takes the same ticket first, this one
+    moves on to the next in line, and reads the line again if all it saw were taken.
     """
     if not service_ids:
         return None
-    day = office_day(office, now)
-    skip_locked = db.get_bind().dialect.name == "postgresql"
     called_by_id, _label = actor_of(actor)
     for _attempt in range(CALL_ATTEMPTS):
-        ticket_id = await db.scalar(_first_waiting(office, service_ids, day, skip_locked=skip_locked))
-        if ticket_id is None:
+        line = await waiting_in_order(db, office, now, service_ids)
+        if not line:
             return None
-        claimed = await db.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.status == TicketStatus.WAITING.value)
-            .values(
-                status=TicketStatus.CALLED.value,
-                called_at=now,
-                counter_id=counter.id,
-                called_by_id=called_by_id,
+        for entry in line[:CALL_ATTEMPTS]:
+            ticket = await claim(
+                db, entry.id, [TicketStatus.WAITING.value], **_called(counter, now, called_by_id)
             )
-            .execution_options(synchronize_session=False)
-        )
-        if claimed.rowcount == 1:  # type: ignore[attr-defined]
-            break
-    else:
-        return None
-    ticket = await db.scalar(
-        select(Ticket).where(Ticket.id == ticket_id).execution_options(populate_existing=True)
-    )
-    assert ticket is not None
-    changes = {"status": [TicketStatus.WAITING.value, TicketStatus.CALLED.value], "counter": counter.number}
-    record_change(
-        db, TicketEvent, "called", channel=channel, actor=actor, now=now, changes=changes, ticket_id=ticket.id
-    )
-    await db.flush()
-    return ticket
+            if ticket is not None:
+                changes = {
+                    "status": [TicketStatus.WAITING.value, TicketStatus.CALLED.value],
+                    "counter": counter.number,
+                }
+                record_ticket_change(
+                    db, ticket, "called", channel=channel, actor=actor, now=now, changes=changes
+                )
+                await db.flush()
+                await announce_call(db, ticket, counter)
+                return ticket
+    return None
