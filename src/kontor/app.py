@@ -37,12 +37,17 @@ from kontor.booking.slot_cache import SlotCache
 from kontor.db.engine import create_engine, writer
 from kontor.db.store import DatabaseStore
 from kontor.db.write_queue import sqlite_write_queue
+from kontor.desk import tickets_web as desk_tickets_web
 from kontor.desk import web as desk_web
+from kontor.live.bus import create_bus, register_bus
 from kontor.notify import web as notify_web
 from kontor.notify.sender import BackgroundWorker
 from kontor.offices import api as offices_api
 from kontor.offices import web as offices_web
 from kontor.offices.directory import OfficeDirectory
+from kontor.queue import api as queue_api
+from kontor.queue import counter_actions, counter_web, display_web, ticket_web
+from kontor.queue.dayend import close_all_days
 from kontor.settings import Settings, resource_dir
 from kontor.web import pages
 from kontor.web.errors import http_exception_handler, internal_error_handler
@@ -59,6 +64,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
     write_engine = writer(engine)
     session_maker = async_sessionmaker(engine, expire_on_commit=False)
     write_session_maker = async_sessionmaker(write_engine, expire_on_commit=False)
+    # Live updates of screens and desks; on SQLite, commits on either engine hand events to it.
+    live = create_bus(settings)
+    register_bus(engine, live)
+    register_bus(write_engine, live)
 
     session_config = AsyncSessionConfig(expire_on_commit=False)
     # "autocommit_include_redirects" builds the commit/close hook for each config's own scope key; a
@@ -99,7 +108,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     # Sends the outbox (and runs the other periodic steps) in this process; built here so a wrong
     # transport setting stops the server at startup.
-    worker = BackgroundWorker(settings, steps=[sweep_expired_holds]) if settings.background_worker else None
+    worker = (
+        BackgroundWorker(settings, steps=[sweep_expired_holds, close_all_days])
+        if settings.background_worker
+        else None
+    )
 
     app = Litestar(
         route_handlers=[
@@ -107,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *offices_web.ROUTES,
             *offices_api.ROUTES,
             *booking_api.ROUTES,
+            *queue_api.ROUTES,
             *availability.ROUTES,
             *booking_manage.ROUTES,
             *booking_flow.ROUTES,
@@ -114,6 +128,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *accounts_admin_web.ROUTES,
             *admin_web.ROUTES,
             *desk_web.ROUTES,
+            *desk_tickets_web.ROUTES,
+            *ticket_web.ROUTES,
+            *counter_web.ROUTES,
+            *counter_actions.ROUTES,
+            *display_web.ROUTES,
             *notify_web.ROUTES,
             create_static_files_router(path="/static", directories=[resource_dir("static")], name="static"),
         ],
@@ -144,11 +163,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
             render_plugins=[JsonRenderPlugin()],
         ),
         compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
-        on_startup=[worker.start] if worker else [],
-        on_shutdown=[worker.stop, dispose_engine] if worker else [dispose_engine],
+        on_startup=[live.start, *([worker.start] if worker else [])],
+        on_shutdown=[live.stop, *([worker.stop] if worker else []), dispose_engine],
         debug=settings.debug,
         state=_state(settings, session_maker, write_session_maker),
     )
+    app.state["live_bus"] = live
     return app
 
 

@@ -14,7 +14,7 @@ import secrets
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import IO, Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -161,7 +161,7 @@ def prepare_demo(
     """Everything `kontor demo` does before it serves: migrate, seed the demo city, print how to try it."""
     migrate(settings)
     today = today or datetime.now(ZoneInfo(settings.default_timezone)).date()
-    report = in_transaction(settings, lambda db: seed_demo(db, today))
+    report = in_transaction(settings, lambda db: seed_demo(db, today, datetime.now(UTC)))
     print_welcome(demo_url(host, port), describe_database(settings), report, out or sys.stdout)
     if host not in {"127.0.0.1", "localhost", "::1"}:
         print(
@@ -171,13 +171,27 @@ def prepare_demo(
     return report
 
 
+GRACEFUL_SHUTDOWN_SECONDS = 3
+
+
 def serve(settings: Settings, host: str, port: int, workers: int = 1, access_log: bool = False) -> None:
     """Serve with uvicorn. Several workers each build the app from the environment (an import string)."""
     import uvicorn
 
     from kontor.app import create_app
 
-    options: dict[str, Any] = {"host": host, "port": port, "access_log": access_log, "server_header": False}
+    # Live pages (screens, desks) keep their event streams open; uvicorn waits for open connections
+    # before the app's shutdown, so a stop would otherwise wait for every screen to go away.
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "access_log": access_log,
+        "server_header": False,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+    }
+    if workers > 1 and settings.is_sqlite:
+        # Each worker would have its own in-memory live bus, so screens would miss other workers' calls.
+        raise SystemExit("kontor: several workers need PostgreSQL (KONTOR_DATABASE_URL); SQLite serves one.")
     if workers > 1:
         # A worker imports the whole app before it answers the supervisor's health check: give it time.
         uvicorn.run(

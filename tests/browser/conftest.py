@@ -54,6 +54,7 @@ class LiveSite:
     office: str  # slug of the office the manager runs
     username: str
     password: str
+    settings: Settings | None = None
 
 
 async def _seed(settings: Settings) -> tuple[str, str, str]:
@@ -134,7 +135,7 @@ def live_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSite]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_healthy(url, thread, time.monotonic() + 30)
-        yield LiveSite(url=url, office=office, username=username, password=password)
+        yield LiveSite(url=url, office=office, username=username, password=password, settings=settings)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -1,10 +1,12 @@
-"""The front desk page: an office's booked visits, searchable, refreshed by htmx every minute.
+"""The front desk page: walk-in tickets, the tickets waiting now, and the office's booked visits,
+searchable, refreshed by htmx every minute and live through server-sent events.
 
 One URL serves the page and, for htmx (live search, the minute's refresh), the bookings fragment alone.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,37 +18,76 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor.accounts.auth import can_work_in_office, current_user, ensure, requires_login
-from kontor.desk.services import desk_bookings, desk_office
+from kontor.desk.queue import desk_queue, ticket_languages, visit_tickets
+from kontor.desk.services import desk_bookings
 from kontor.hours.services import current_time
+from kontor.offices.models import Office
+from kontor.offices.services import office_by_slug
 from kontor.web.templating import page
 
 Db = NamedDependency[AsyncSession]
 QUERY_MAX = 120  # longer than any name or reference
 
 
+async def staff_office(request: Request[Any, Any, Any], db: AsyncSession, slug: str) -> Office:
+    """The active office ``slug`` (offering loaded) if the signed-in user works there; else 404 or 403."""
+    office = await office_by_slug(db, slug)
+    if office is None:
+        raise NotFoundException(f"No office {slug!r}.")
+    ensure(can_work_in_office(current_user(request), office.id))
+    return office
+
+
+async def desk_context(
+    db: AsyncSession,
+    office: Office,
+    now: datetime,
+    *,
+    query: str = "",
+    problem: str | None = None,
+    values: dict[str, Any] | None = None,
+    bookings_only: bool = False,
+) -> dict[str, Any]:
+    """Everything the desk page shows (with ``bookings_only``, what its list of visits needs);
+    ``problem`` and ``values`` when a form comes back refused."""
+    bookings = await desk_bookings(db, office, query[:QUERY_MAX], now)
+    zone = ZoneInfo(office.timezone)
+    context = {
+        "office": office,
+        "zone": zone,
+        "bookings": bookings,
+        "query": bookings.query,
+        "updated_at": now.astimezone(zone),
+        "visit_tickets": await visit_tickets(db, office, now),
+    }
+    if bookings_only:
+        return context
+    return context | {
+        "queue": await desk_queue(db, office, now),
+        "languages": ticket_languages(office),
+        "values": values or {},
+        "problem": problem,
+    }
+
+
+def no_store(response: Template) -> Template:
+    # Names of residents and tickets' links: no browser or proxy cache may keep a copy.
+    response.set_header("Cache-Control", "no-store")
+    return response
+
+
 @get("/desk/{slug:str}", name="desk", guards=[requires_login], cache=False, include_in_schema=False)
 async def desk_page(
     request: Request[Any, Any, Any], db_session: Db, slug: FromPath[str], q: FromQuery[str | None] = None
 ) -> Template:
-    office = await desk_office(db_session, slug)
-    if office is None:
-        raise NotFoundException(f"No office {slug!r}.")
-    ensure(can_work_in_office(current_user(request), office.id))
-    now = current_time(request.app.state)
-    bookings = await desk_bookings(db_session, office, (q or "")[:QUERY_MAX], now)
-    context = {
-        "office": office,
-        "bookings": bookings,
-        "query": bookings.query,
-        "updated_at": now.astimezone(ZoneInfo(office.timezone)),
-    }
+    office = await staff_office(request, db_session, slug)
     # htmx restoring history after a cache miss needs the whole page, not the list alone.
     restoring = request.headers.get("hx-history-restore-request") == "true"
     fragment = None if restoring else "desk/_bookings.html"
-    response = page(request, "desk/desk.html", context, fragment=fragment)
-    # Names of residents: no browser or proxy cache may keep a copy.
-    response.set_header("Cache-Control", "no-store")
-    return response
+    list_only = not restoring and request.headers.get("hx-request") == "true"
+    now = current_time(request.app.state)
+    context = await desk_context(db_session, office, now, query=q or "", bookings_only=list_only)
+    return no_store(page(request, "desk/desk.html", context, fragment=fragment))
 
 
 ROUTES: list = [desk_page]
