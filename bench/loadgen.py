@@ -12,7 +12,7 @@ import asyncio
 import gzip
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 MAX_REQUESTS = 2_000_000  # a hard stop besides the duration
@@ -21,6 +21,7 @@ FETCH_TIMEOUT = 30.0
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 Body = Callable[[], bytes | None]
+Payloads = Callable[[], bytes | None]  # whole requests, see request_bytes
 
 
 @dataclass
@@ -44,16 +45,25 @@ class Measurement:
         return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
-def request_bytes(host: str, port: int, path: str, method: str = "GET", body: bytes | None = None) -> bytes:
+def request_bytes(
+    host: str,
+    port: int,
+    path: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> bytes:
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     if body is None:
         return (
             f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: kontor-bench\r\n"
-            "Accept: text/html,application/json;q=0.9\r\nAccept-Language: sv\r\nAccept-Encoding: gzip\r\n\r\n"
+            "Accept: text/html,application/json;q=0.9\r\nAccept-Language: sv\r\nAccept-Encoding: gzip\r\n"
+            f"{extra}\r\n"
         ).encode()
     head = (
         f"{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: kontor-bench\r\n"
         "Accept: application/json\r\nAccept-Language: sv\r\nAccept-Encoding: gzip\r\n"
-        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
     )
     return head.encode() + body
 
@@ -144,11 +154,14 @@ async def measure(
     method: str = "GET",
     body: Body | None = None,
     max_requests: int = MAX_REQUESTS,
+    payloads: Payloads | None = None,
 ) -> Measurement:
     """Load ``path`` with ``connections`` keep-alive connections for ``seconds``, sending no new request
-    once ``max_requests`` have been answered; ``body`` gives each request's body (module docstring)."""
+    once ``max_requests`` have been answered; ``body`` gives each request's body (module docstring).
+    ``payloads``, when given, makes every whole request instead (path, headers and body may change),
+    and ends the run like ``body`` does when it returns None."""
     _require_loopback(host)
-    next_payload = _payloads(host, port, path, method, body)
+    next_payload = payloads or _payloads(host, port, path, method, body)
     limit = min(max_requests, MAX_REQUESTS)
     result = Measurement()
     cpu_started, started = time.process_time(), time.perf_counter()
@@ -169,13 +182,18 @@ async def measure(
 
 
 async def fetch(
-    host: str, port: int, path: str, method: str = "GET", body: bytes | None = None
+    host: str,
+    port: int,
+    path: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> tuple[int, bytes]:
     """One request: its status and its (decompressed) body."""
     _require_loopback(host)
     reader, writer = await asyncio.open_connection(host, port)
     try:
-        writer.write(request_bytes(host, port, path, method, body))
+        writer.write(request_bytes(host, port, path, method, body, headers))
         status, _keep_alive, content = await asyncio.wait_for(
             read_response(reader, decompress=True), FETCH_TIMEOUT
         )

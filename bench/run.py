@@ -5,7 +5,9 @@
 
 Each server is one uvicorn worker pinned to CPU 0; the load generator runs here, pinned to CPU 1.
 Writes bench/results/latest.json and prints a table. The online-booking targets (slots listing, booking
-POST) are checked against the issue's goals; a missed goal is reported, never a failed run.
+POST) are checked against the issue's goals; a missed goal is reported, never a failed run. The queue's
+targets (queue_bench.py): ticket issue and call-next through the API, and the commit-to-screen
+latency of a call to N waiting-room screens (p50/p95 in ms, goal: within a second).
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import loadgen
+import queue_bench
 from booking_pool import NOTICE_MARGIN, SeatPool
+from queue_setup import prepare_queue
+from screen_latency import print_latency
 from servers import HOST, BookingSetup, kontor_environment, prepare_booking, prepare_demo_city, uvicorn_server
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
@@ -227,6 +232,7 @@ async def main(args: argparse.Namespace) -> int:
         setup = await prepare_booking(Path(folder), BOOKING_SEATS)
         env = kontor_environment(Path(folder))
         today = date.today()
+        queue = await prepare_queue(Path(folder), today)
         with uvicorn_server(["--factory", "kontor.app:create_app"], env=env, cpu=server_cpu) as port:
             for target in kontor_targets(office, today):
                 rows.append(await run_target(target, port, **measure, hello_rps=hello_rps))
@@ -240,9 +246,15 @@ async def main(args: argparse.Namespace) -> int:
                 rows[-1]["seat_pool"] = pool.summary()
             else:
                 print("  warning: booking POST: no free seat to book; not measured", file=sys.stderr)
+            screens = {"screens": args.screens, "rounds": args.screen_rounds or (20 if args.short else 100)}
+            rows += await queue_bench.queue_targets(
+                port, Path(folder), queue, **measure, hello_rps=hello_rps, **screens
+            )
 
     print()
-    print_table(rows)
+    print_table([row for row in rows if row.get("kind") != "latency"])
+    print()
+    print_latency([row for row in rows if row.get("kind") == "latency"])
     for row in rows:
         for note in (row.get("warning"), row.get("stopped_early")):
             if note:
@@ -254,6 +266,7 @@ async def main(args: argparse.Namespace) -> int:
         **measure,
         "booking_connections": args.booking_connections,
         "booking_seats_per_slot": BOOKING_SEATS,
+        "screens": args.screens,
         "pinning": pinning,
         "python": platform.python_version(),
         "machine": platform.machine(),
@@ -284,6 +297,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=16, help="concurrent keep-alive connections")
     parser.add_argument(
         "--booking-connections", type=int, default=32, help="connections for the slots API and booking POST"
+    )
+    parser.add_argument("--screens", type=int, default=20, help="waiting-room screens for commit-to-screen")
+    parser.add_argument(
+        "--screen-rounds", type=int, default=None, help="calls timed (default 20, short; 100)"
     )
     return parser.parse_args(argv)
 

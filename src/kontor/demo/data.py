@@ -305,7 +305,7 @@ LOGINS: tuple[DemoLogin, ...] = (
         "Demo Disk Kista",
         "staff",
         ("rinkeby-kista",),
-        "/desk/rinkeby-kista: the visits booked today and ahead",
+        "/desk/rinkeby-kista: walk-in tickets and booked visits; /counter/rinkeby-kista",
     ),
     DemoLogin("agent", "Demo Kontaktcenter", "agent", (), "/staff: reads every office; no admin rights"),
 )

@@ -8,7 +8,7 @@ offerings, counters, weekly hours and closures are only added when it has none o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,7 @@ from kontor.audit import services as audit
 from kontor.audit.models import Channel
 from kontor.demo import data
 from kontor.demo.bookings import seed_bookings
+from kontor.demo.queue import seed_queue
 from kontor.hours.holidays import swedish_holidays
 from kontor.hours.models import Closure, ClosureInterval, WeeklyHours
 from kontor.offices.models import Counter, District, Office, OfficeService, Service
@@ -49,8 +50,9 @@ class SeedReport:
         return self.created.get(kind, 0) + self.existing.get(kind, 0)
 
 
-async def seed_demo(db: AsyncSession, today: date) -> SeedReport:
-    """Create the demo city, its calendar relative to ``today``, and the demo logins."""
+async def seed_demo(db: AsyncSession, today: date, now: datetime | None = None) -> SeedReport:
+    """Create the demo city, its calendar relative to ``today``, and the demo logins; with ``now``
+    (the real clock, when the demo serves) also people waiting in Kista's queue if it is open."""
     report = SeedReport()
     districts = await _districts(db, report)
     services = await _services(db, report)
@@ -62,6 +64,8 @@ async def seed_demo(db: AsyncSession, today: date) -> SeedReport:
     await _users(db, report)
     created, existing = await seed_bookings(db, today)
     report.add("bookings", created=created, existing=existing)
+    created, existing = await seed_queue(db, today, now)
+    report.add("tickets", created=created, existing=existing)
     if report.total_created:
         audit.record(
             db,

@@ -41,6 +41,7 @@ def print_welcome(url: str, database: str, report: SeedReport, out: IO[str]) -> 
         f"  the office finder      {url}",
         f"  an office page         {url}offices/rinkeby-kista",
         f"  book a visit           {url}book",
+        f"  waiting-room screen    {url}offices/rinkeby-kista/display",
         f"  messages to residents  {url}admin/outbox (log in as admin; nothing is sent by e-mail or SMS)",
         f"  the JSON API           {url}api/v1/offices",
         f"  its OpenAPI schema     {url}schema/openapi.json",
