@@ -61,7 +61,8 @@ def _version() -> str:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Requests per second of the hot pages and of online booking (slots API, booking POST) against a
-    hello-world app, on one pinned core each; the booking goals are reported, never enforced."""
+    """Requests per second of the hot pages, online booking (slots API, booking POST) and the queue
+    (ticket issue, call-next) against a hello-world app, on one pinned core each, and the latency
+    from a call to the waiting-room screens; goals are reported, never enforced."""
     session.install("-e", ".[test]")
     session.run("python", "bench/run.py", *session.posargs)

@@ -22,21 +22,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kontor.accounts.auth import current_user, requires_login
 from kontor.audit.models import Channel
 from kontor.desk.queue import booking_at_office, desk_queue, ticket_languages
-from kontor.desk.web import desk_context, no_store, staff_office
+from kontor.desk.web import desk_context, no_store
 from kontor.hours.services import current_time
 from kontor.i18n import _
 from kontor.live.events import ALARM, LiveEvent
 from kontor.live.stream import live_stream, read_session
+from kontor.offices.access import staff_office
 from kontor.offices.models import Office
 from kontor.offices.services import office_by_slug
 from kontor.queue.checkin import check_in
 from kontor.queue.counter import cancel_ticket
 from kontor.queue.errors import QueueError
 from kontor.queue.models import Ticket
-from kontor.queue.ticket_web import render_fragment, ticket_context
+from kontor.queue.ticket_web import ticket_context
 from kontor.queue.tickets import issue_walk_in
 from kontor.queue.views import ticket_by_id, ticket_view
-from kontor.web.templating import page
+from kontor.web.templating import page, render_fragment
 
 Db = NamedDependency[AsyncSession]
 _GUARDS = [requires_login]

@@ -12,30 +12,20 @@ from zoneinfo import ZoneInfo
 
 from litestar import Request, get
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kontor.accounts.auth import can_work_in_office, current_user, ensure, requires_login
+from kontor.accounts.auth import requires_login
 from kontor.desk.queue import desk_queue, ticket_languages, visit_tickets
 from kontor.desk.services import desk_bookings
 from kontor.hours.services import current_time
+from kontor.offices.access import staff_office
 from kontor.offices.models import Office
-from kontor.offices.services import office_by_slug
 from kontor.web.templating import page
 
 Db = NamedDependency[AsyncSession]
 QUERY_MAX = 120  # longer than any name or reference
-
-
-async def staff_office(request: Request[Any, Any, Any], db: AsyncSession, slug: str) -> Office:
-    """The active office ``slug`` (offering loaded) if the signed-in user works there; else 404 or 403."""
-    office = await office_by_slug(db, slug)
-    if office is None:
-        raise NotFoundException(f"No office {slug!r}.")
-    ensure(can_work_in_office(current_user(request), office.id))
-    return office
 
 
 async def desk_context(

@@ -21,6 +21,7 @@ from kontor.accounts.auth import current_user, requires_login
 from kontor.accounts.models import User
 from kontor.hours.services import current_time
 from kontor.i18n import _
+from kontor.offices.access import staff_office
 from kontor.offices.models import Counter, Office
 from kontor.offices.services import office_by_slug
 from kontor.queue.counter import (
@@ -42,7 +43,6 @@ from kontor.queue.counter_view import (
     open_today,
     remember_counter,
     setup_context,
-    staff_office,
     station_url,
     work_context,
 )

@@ -13,18 +13,15 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from litestar import Request
-from litestar.exceptions import NotFoundException
 from litestar.utils.scope.state import ScopeState
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kontor.accounts.auth import can_work_in_office, current_user, ensure
 from kontor.accounts.models import User
 from kontor.booking.models import Booking
 from kontor.desk.services import NEED_LABELS
 from kontor.i18n import N_, _
 from kontor.offices.models import Counter, Office, Service
-from kontor.offices.services import office_by_slug
 from kontor.queue.counter import current_ticket, shift_of, shifts_today
 from kontor.queue.models import CounterShift, Ticket
 from kontor.queue.tickets import office_day
@@ -72,15 +69,6 @@ def station_url(slug: str, number: int, **extra: Any) -> str:
     return f"/counter/{slug}?{urlencode(query)}"
 
 
-async def staff_office(request: Request[Any, Any, Any], db: AsyncSession, slug: str) -> Office:
-    """The active office ``slug`` (with its offering), if the user works there: else 404 or 403."""
-    office = await office_by_slug(db, slug)
-    if office is None:
-        raise NotFoundException(f"No office {slug!r}.")
-    ensure(can_work_in_office(current_user(request), office.id))
-    return office
-
-
 async def office_counters(db: AsyncSession, office: Office) -> list[Counter]:
     """The office's active counters, by number."""
     rows = await db.scalars(
@@ -123,10 +111,6 @@ def csrf_input(request: Request[Any, Any, Any]) -> str:
     token = ScopeState.from_scope(request.scope).csrf_token
     value = token if isinstance(token, str) else ""
     return f'<input type="hidden" name="_csrf_token" value="{html.escape(value)}" />'
-
-
-def render_fragment(request: Request[Any, Any, Any], template: str, context: dict[str, Any]) -> str:
-    return request.app.template_engine.get_template(template).render(**context)
 
 
 async def work_context(

@@ -22,6 +22,7 @@ from kontor.hours.services import current_time
 from kontor.i18n import current_locale
 from kontor.live.events import ALARM, CALLED, RESYNC, TICKET, LiveEvent
 from kontor.live.stream import live_stream, read_session
+from kontor.offices.access import staff_office
 from kontor.offices.models import Counter
 from kontor.offices.services import office_by_slug
 from kontor.queue.counter import shift_of
@@ -32,13 +33,11 @@ from kontor.queue.counter_view import (
     office_counters,
     open_today,
     remembered_counter,
-    render_fragment,
     setup_context,
     shift_services,
-    staff_office,
     work_context,
 )
-from kontor.web.templating import page
+from kontor.web.templating import page, render_fragment
 
 Db = NamedDependency[AsyncSession]
 

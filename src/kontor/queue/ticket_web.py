@@ -8,7 +8,6 @@ The pages show no personal data: a code, a service, an office, a place in line.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,9 +26,9 @@ from kontor.live.stream import live_stream, read_session
 from kontor.queue.models import Ticket, TicketKind
 from kontor.queue.qr import qr_svg
 from kontor.queue.views import TicketView, ticket_by_token, ticket_view
-from kontor.web.templating import page
+from kontor.web.templating import page, render_fragment
 
-__all__ = ["ROUTES", "render_fragment", "ticket_context", "ticket_url"]
+__all__ = ["ROUTES", "ticket_context", "ticket_url"]
 
 Db = NamedDependency[AsyncSession]
 PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex"}
@@ -64,13 +63,6 @@ def ticket_context(
         # A visit checked in after its grace period joins as a walk-in; its ticket keeps the booking.
         "late": ticket.booking_id is not None and ticket.kind == TicketKind.WALK_IN.value,
     }
-
-
-def render_fragment(request: Request[Any, Any, Any], name: str, context: Mapping[str, Any]) -> str:
-    """Render a template to a string as a page response would (CSRF input, request), for SSE messages."""
-    template = Template(template_name=name, context=dict(context))
-    full = template.create_template_context(request)
-    return request.app.template_engine.get_template(name).render(**full)
 
 
 async def _ticket_or_404(db: AsyncSession, token: str) -> Ticket:

@@ -54,3 +54,10 @@ def page(
     name = fragment if fragment and request.headers.get("hx-request") == "true" else template
     headers = {"Vary": "HX-Request, Accept-Language, Cookie"}
     return Template(template_name=name, context=dict(context or {}), status_code=status_code, headers=headers)
+
+
+def render_fragment(request: Request[Any, Any, Any], name: str, context: Mapping[str, Any]) -> str:
+    """Render a template to a string as a page response would (request, CSRF input, locale), for the
+    messages of a live stream, which are not template responses."""
+    full = Template(template_name=name, context=dict(context)).create_template_context(request)
+    return request.app.template_engine.get_template(name).render(**full)
