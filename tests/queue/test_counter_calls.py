@@ -187,7 +187,7 @@ async def test_opening_a_shift_replaces_the_counters_previous_one(city, write_se
     assert services_of(shifts[0], [1, 2]) == _ids(city, "finnish")
     assert services_of(None, [1, 2]) == [1, 2]
 
-    await in_transaction(write_session, lambda db: close_shift(db, counter=desk))
+    await in_transaction(write_session, lambda db: close_shift(db, counter=desk, now=later, actor=manager))
     async with read_session() as db:
         assert await db.scalar(select(func.count()).select_from(CounterShift)) == 0
 
@@ -240,3 +240,30 @@ async def test_the_alarm_is_kept_in_the_audit_log(city, write_session, read_sess
         ("staff", staff.id, "counter", "office", city.kista.id, {"counter": 2}, NOW),
         ("staff", staff.id, "counter", "office", city.kista.id, {"counter": None}, NOW),
     ]
+
+
+async def test_a_ticket_left_called_at_a_closed_counter_waits_again_in_its_place(
+    city, write_session, read_session
+) -> None:  # type: ignore[no-untyped-def]
+    desk = await counter(read_session, city)
+    first = await issue(write_session, city)
+    second = await issue(write_session, city, now=NOW + timedelta(minutes=1))
+    called = await call(write_session, city, desk, now=NOW + timedelta(minutes=2))
+    assert called is not None and called.id == first.id
+
+    later = NOW + timedelta(minutes=3)
+    await in_transaction(
+        write_session, lambda db: close_shift(db, counter=desk, now=later, actor=_staff(city))
+    )
+    back = await stored(read_session, first.id)
+    assert (back.status, back.counter_id, back.called_at) == ("waiting", None, None)
+    events = await ticket_events(read_session, first.id)
+    assert (events[-1].action, events[-1].changes, events[-1].at) == (
+        "returned",
+        {"status": ["called", "waiting"], "counter": desk.number},
+        later,
+    )
+    # It kept its arrival, so the next counter calls it before the later ticket.
+    other = await counter(read_session, city, 2)
+    again = await call(write_session, city, other, now=later)
+    assert again is not None and again.id == first.id != second.id

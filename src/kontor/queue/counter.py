@@ -83,9 +83,28 @@ async def open_shift(
     return shift
 
 
-async def close_shift(db: AsyncSession, *, counter: Counter) -> None:
-    """The clerk leaves the counter; its services no longer count as served there."""
+async def close_shift(
+    db: AsyncSession,
+    *,
+    counter: Counter,
+    now: datetime,
+    actor: User | str,
+    channel: Channel = Channel.COUNTER,
+) -> None:
+    """The clerk leaves the counter; its services no longer count as served there. A ticket it had
+    called and not finished goes back to waiting, in its place by arrival, for another counter."""
     await db.execute(delete(CounterShift).where(CounterShift.counter_id == counter.id))
+    left = list(
+        await db.scalars(select(Ticket.id).where(Ticket.counter_id == counter.id, Ticket.status == CALLED))
+    )
+    for ticket_id in left:
+        back = await claim(
+            db, ticket_id, [CALLED], only_at=counter.id, status=WAITING, called_at=None, counter_id=None
+        )
+        if back is not None:
+            changes = {"status": [CALLED, WAITING], "counter": counter.number}
+            record_ticket_change(db, back, "returned", channel=channel, actor=actor, now=now, changes=changes)
+    await db.flush()
     await announce(db, counter.office_id, "ticket", {})
 
 

@@ -200,7 +200,12 @@ async def close_counter(request: Request[Any, Any, Any], db_write: Db, slug: Fro
     form = await request.form()
     counter = counter_numbered(await office_counters(db_write, office), _number(form))
     if counter is not None and await shift_of(db_write, counter.id) is not None:
-        await close_shift(db_write, counter=counter)
+        await close_shift(
+            db_write,
+            counter=counter,
+            now=current_time(request.app.state),
+            actor=current_user(request) or "staff",
+        )
     await db_write.commit()
     remember_counter(request, office, None)
     target = f"/counter/{slug}?counter={counter.number}" if counter is not None else f"/counter/{slug}"
