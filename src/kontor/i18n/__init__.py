@@ -61,6 +61,12 @@ def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
     return text % variables
 
 
+def plural_form(singular: str, plural: str, n: int) -> str:
+    """The translated form for ``n``, not yet filled in: Jinja's ``ngettext`` fills it in itself, with
+    ``num`` and whatever else the template passes."""
+    return translations(current_locale.get()).ngettext(singular, plural, n)
+
+
 _ = gettext
 
 

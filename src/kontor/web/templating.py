@@ -22,7 +22,7 @@ def build_environment() -> Environment:
         lstrip_blocks=True,
         auto_reload=False,
     )
-    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_callables(i18n.gettext, i18n.plural_form, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(
         locale=i18n.current_locale.get,
         LOCALES=i18n.LOCALES,
