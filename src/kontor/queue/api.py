@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor.audit.models import Channel
-from kontor.hours.services import current_time
+from kontor.hours.services import current_time, status_window
 from kontor.i18n import _, current_locale
 from kontor.offices.api import Slug, office_or_404
 from kontor.offices.models import Counter, Office
@@ -113,6 +113,8 @@ async def issue_ticket(
             actor=user,
             language=language,
             needs_help=data.needs_help,
+            # The app's few-seconds snapshot of every office's hours, as the office itself came from.
+            hours=await request.app.state.directory.office_hours(db_write, office, *status_window(now)),
         )
     except QueueError as error:
         raise refused(error) from None

@@ -24,7 +24,7 @@ from kontor.accounts.models import User
 from kontor.accounts.security import hash_token, new_token
 from kontor.audit.history import actor_of, record_change
 from kontor.audit.models import Channel
-from kontor.hours.rules import HoursKind, is_open_at
+from kontor.hours.rules import HoursKind, OfficeHours, is_open_at
 from kontor.hours.services import office_hours, status_window
 from kontor.live.bus import announce
 from kontor.offices.models import Counter, Office, Service
@@ -172,13 +172,16 @@ async def issue_walk_in(
     actor: User | str,
     language: str | None = None,
     needs_help: bool = False,
+    hours: OfficeHours | None = None,
 ) -> tuple[Ticket, str]:
     """A walk-in ticket, issued only for a walk-in service of the office and only while it is open
-    for walk-ins (drop-in hours)."""
+    for walk-ins (drop-in hours). ``hours`` (covering :func:`status_window` of ``now``) saves their
+    loading when the caller has them at hand."""
     service = walk_in_service(office, service_code)
-    first, last = status_window(now)
+    if hours is None:
+        hours = await office_hours(db, office, *status_window(now))
     # Walk-ins during drop-in hours; hours for booked visits only take no walk-ins.
-    if not is_open_at(await office_hours(db, office, first, last), now, HoursKind.DROP_IN):
+    if not is_open_at(hours, now, HoursKind.DROP_IN):
         raise OfficeClosed()
     return await issue_ticket(
         db,
