@@ -182,3 +182,12 @@ def page(browser: Any, live_site: LiveSite) -> Iterator[Any]:
     finally:
         context.close()
     assert not problems, "the browser saw problems:\n" + "\n".join(problems)
+
+
+@pytest.fixture(scope="module")
+def open_site(live_site: LiveSite) -> LiveSite:
+    """The live site with its office open around the clock, for the queue's tests on the real clock."""
+    from tests.browser.queue_support import open_all_day
+
+    _run_apart(open_all_day, live_site)
+    return live_site

@@ -4,42 +4,19 @@ the ticket page."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from tests.browser.conftest import TIMEOUT_MS, LiveSite, _run_apart
-from tests.browser.test_queue_journey import _open_all_day
+from tests.browser.conftest import LiveSite
+from tests.browser.queue_support import log_in, new_tab
 from tests.browser.test_smoke import assert_accessible
 
 pytestmark = pytest.mark.browser
 
-CLERK = ("disk.kista", "demo-password")
-
-
-@pytest.fixture(scope="module")
-def open_site(live_site: LiveSite) -> LiveSite:
-    _run_apart(_open_all_day, live_site)
-    return live_site
-
-
-def _tab(browser: Any, site: LiveSite, problems: list[str]) -> Any:
-    context = browser.new_context(base_url=site.url, locale="sv-SE", timezone_id="Europe/Stockholm")
-    context.set_default_timeout(TIMEOUT_MS)
-    tab = context.new_page()
-    tab.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
-    tab.on("response", lambda r: problems.append(f"{r.status} from {r.url}") if r.status >= 500 else None)
-    return tab
-
 
 def test_issue_follow_and_take_back_a_ticket(browser, open_site: LiveSite) -> None:  # type: ignore[no-untyped-def]
     problems: list[str] = []
-    desk, resident = _tab(browser, open_site, problems), _tab(browser, open_site, problems)
+    desk, resident = new_tab(browser, open_site, problems), new_tab(browser, open_site, problems)
     try:
-        desk.goto("/login")
-        desk.locator("input[name='username']").fill(CLERK[0])
-        desk.locator("input[name='password']").fill(CLERK[1])
-        desk.locator("main form button[type='submit']").first.click()
-        desk.wait_for_url(lambda url: "/login" not in url)
+        log_in(desk)
         desk.goto(f"/desk/{open_site.office}")
         assert_accessible(desk, "front desk")
 

@@ -5,85 +5,24 @@ from __future__ import annotations
 
 import re
 import time
-from datetime import datetime, timedelta
-from datetime import time as clock
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
-from tests.browser.conftest import TIMEOUT_MS, LiveSite, _run_apart
+from tests.browser.conftest import LiveSite
+from tests.browser.queue_support import log_in, new_tab
 from tests.browser.test_smoke import assert_accessible
 
-from kontor.db.engine import create_engine, writer
-from kontor.hours.models import Closure, ClosureInterval
-from kontor.offices.models import Office
-
 pytestmark = pytest.mark.browser
-
-CLERK = ("disk.kista", "demo-password")
-
-
-async def _open_all_day(site: LiveSite) -> None:
-    """The live server runs on the real clock: keep the office open whenever the test happens to run."""
-    from sqlalchemy.ext.asyncio import async_sessionmaker
-
-    assert site.settings is not None
-    engine = create_engine(site.settings)
-    try:
-        async with async_sessionmaker(writer(engine))() as db, db.begin():
-            office = await db.scalar(select(Office).where(Office.slug == site.office))
-            assert office is not None
-            today = datetime.now(ZoneInfo(office.timezone)).date()
-            closure = Closure(
-                office_id=office.id,
-                first_day=today - timedelta(days=1),
-                last_day=today + timedelta(days=1),
-                reason="Browser test",
-            )
-            db.add(closure)
-            await db.flush()
-            db.add(
-                ClosureInterval(
-                    closure_id=closure.id, opens=clock(0, 0), closes=clock(23, 59), kind="drop_in"
-                )
-            )
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def open_site(live_site: LiveSite) -> LiveSite:
-    _run_apart(_open_all_day, live_site)
-    return live_site
-
-
-def _tab(browser: Any, site: LiveSite, problems: list[str]) -> Any:
-    context = browser.new_context(base_url=site.url, locale="sv-SE", timezone_id="Europe/Stockholm")
-    context.set_default_timeout(TIMEOUT_MS)
-    tab = context.new_page()
-    tab.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
-    tab.on("response", lambda r: problems.append(f"{r.status} from {r.url}") if r.status >= 500 else None)
-    return tab
-
-
-def _log_in(tab: Any) -> None:
-    tab.goto("/login")
-    tab.locator("input[name='username']").fill(CLERK[0])
-    tab.locator("input[name='password']").fill(CLERK[1])
-    tab.locator("main form button[type='submit']").first.click()
-    tab.wait_for_url(lambda url: "/login" not in url)
 
 
 def test_desk_counter_and_screen_in_three_pages(browser, open_site: LiveSite) -> None:  # type: ignore[no-untyped-def]
     problems: list[str] = []
     slug = open_site.office
-    display, desk, counter, resident = (_tab(browser, open_site, problems) for _ in range(4))
+    display, desk, counter, resident = (new_tab(browser, open_site, problems) for _ in range(4))
     try:
         display.goto(f"/offices/{slug}/display")
         assert_accessible(display, "waiting-room screen")
 
-        _log_in(counter)
+        log_in(counter)
         counter.goto(f"/counter/{slug}")
         counter.locator("input[name='counter']").first.check()
         for box in counter.locator("input[name='services']").all():
@@ -91,7 +30,7 @@ def test_desk_counter_and_screen_in_three_pages(browser, open_site: LiveSite) ->
         counter.locator("form.counter-setup button[type='submit']").click()
         counter.locator("#counter-next").wait_for()
 
-        _log_in(desk)
+        log_in(desk)
         desk.goto(f"/desk/{slug}")
         desk.locator(".desk-service-button").first.click()
         code = desk.locator(".ticket-card .ticket-card-code").inner_text().strip()

@@ -25,7 +25,7 @@ from kontor.admin.services import COMMON_LANGUAGES, districts, is_admin, managed
 from kontor.hours.names import day_note
 from kontor.hours.services import current_time
 from kontor.offices.models import Office
-from kontor.web.templating import page
+from kontor.web.templating import is_htmx, page
 
 AdminRequest = Request[User, Any, Any]
 # The request's database session, injected by name: ``db_session`` to read, ``db_write`` to change.
@@ -35,10 +35,6 @@ SECTIONS = ("details", "hours", "closures", "offering", "counters", "preview")
 # Sections whose change alters the preview of the coming days.
 HOURS_SECTIONS = {"hours", "closures"}
 MANAGERS = [requires_role(Role.ADMIN, Role.MANAGER)]
-
-
-def is_htmx(request: Request[Any, Any, Any]) -> bool:
-    return request.headers.get("hx-request") == "true"
 
 
 def office_today(request: Request[Any, Any, Any], office: Office) -> date:

@@ -21,6 +21,7 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kontor.accounts.forms import text as form_text
 from kontor.audit.models import Channel
 from kontor.booking import holds, services
 from kontor.booking.listing import (
@@ -245,11 +246,6 @@ async def book_page(
     )
 
 
-def _field(form: Any, name: str, limit: int = 200) -> str:
-    value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
-
-
 def _start(text: str) -> datetime | None:
     try:
         start = datetime.fromisoformat(text) if text else None
@@ -270,9 +266,9 @@ async def _let_go_of_earlier_hold(db: AsyncSession, carry: dict[str, str], now: 
 @post("/book/hold", name="book_hold", include_in_schema=False)
 async def hold_time(request: Request[Any, Any, Any], db_write: Db) -> Response[Any]:
     form = await request.form()
-    service_code, office_slug = _field(form, "service", 40), _field(form, "office", 80)
-    carry = _carry(None, None, _field(form, "release", 20), _field(form, "release_token"))
-    start = _start(_field(form, "start", 64))
+    service_code, office_slug = form_text(form, "service", 40), form_text(form, "office", 80)
+    carry = _carry(None, None, form_text(form, "release", 20), form_text(form, "release_token", 200))
+    start = _start(form_text(form, "start", 64))
     if start is None:
         return await _time_step(
             request, db_write, service_code, office_slug, month=None, day=None, carry=carry,

@@ -20,6 +20,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kontor.accounts.forms import text as form_text
 from kontor.audit.models import Channel
 from kontor.booking import holds, services
 from kontor.booking.models import Booking, BookingStatus, Need
@@ -144,16 +145,12 @@ async def _calendar(
 
 
 def _visitor_form(form: Any) -> dict[str, Any]:
-    def text(name: str, limit: int) -> str:
-        value = form.get(name)
-        return value.strip()[:limit] if isinstance(value, str) else ""
-
     needs = [value for value in form.getall("needs", []) if isinstance(value, str)]
     return {
-        "name": text("name", 200),
-        "email": text("email", 300),
-        "phone": text("phone", 60),
-        "language": text("language", 5),
+        "name": form_text(form, "name", 200),
+        "email": form_text(form, "email", 300),
+        "phone": form_text(form, "phone", 60),
+        "language": form_text(form, "language", 5),
         "needs": needs,
     }
 

@@ -20,6 +20,7 @@ from litestar.response import Redirect, Response, ServerSentEvent, ServerSentEve
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor.accounts.auth import current_user, requires_login
+from kontor.accounts.forms import text as form_text
 from kontor.audit.models import Channel
 from kontor.desk.queue import booking_at_office, desk_queue, ticket_languages
 from kontor.desk.web import desk_context, no_store
@@ -37,21 +38,12 @@ from kontor.queue.models import Ticket
 from kontor.queue.ticket_web import ticket_context
 from kontor.queue.tickets import issue_walk_in
 from kontor.queue.views import ticket_by_id, ticket_view
-from kontor.web.templating import page, render_fragment
+from kontor.web.templating import is_htmx, page, render_fragment
 
 Db = NamedDependency[AsyncSession]
 _GUARDS = [requires_login]
 # Tells the desk's list of visits to reload (a visit was checked in): see templates/desk/desk.html.
 BOOKINGS_CHANGED = "desk-bookings-changed"
-
-
-def _is_htmx(request: Request[Any, Any, Any]) -> bool:
-    return request.headers.get("hx-request") == "true"
-
-
-def _text(form: Any, name: str, limit: int) -> str:
-    value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
 
 
 async def _refused(
@@ -64,7 +56,7 @@ async def _refused(
     htmx_status: int = 409,
 ) -> Template:
     """Why the desk's request was not done: in the ticket card's place for htmx, else on the desk page."""
-    if _is_htmx(request):
+    if is_htmx(request):
         return no_store(
             Template("desk/_ticket_card.html", context={"problem": problem}, status_code=htmx_status)
         )
@@ -76,7 +68,7 @@ async def _issued(
     request: Request[Any, Any, Any], db: AsyncSession, ticket: Ticket, token: str
 ) -> Response[Any]:
     """A new ticket: its card on the desk for htmx, else its slip (which has a way back to the desk)."""
-    if not _is_htmx(request):
+    if not is_htmx(request):
         return Redirect(f"/tickets/{token}/print?desk=1", status_code=303)
     view = await ticket_view(db, ticket, current_time(request.app.state))
     return no_store(Template("desk/_ticket_card.html", context=ticket_context(request, view, token)))
@@ -88,8 +80,8 @@ async def issue_from_desk(
 ) -> Response[Any]:
     office = await staff_office(request, db_write, slug)
     form = await request.form()
-    language = _text(form, "language", 5) or None
-    needs_help = _text(form, "needs_help", 5) in {"1", "on", "true"}
+    language = form_text(form, "language", 5) or None
+    needs_help = form_text(form, "needs_help", 5) in {"1", "on", "true"}
     values = {"language": language or "", "needs_help": needs_help}
     if language is not None and language not in ticket_languages(office):
         problem = _("Choose a language from the list, or none.")
@@ -98,7 +90,7 @@ async def issue_from_desk(
         ticket, token = await issue_walk_in(
             db_write,
             office=office,
-            service_code=_text(form, "service", 40),
+            service_code=form_text(form, "service", 40),
             now=current_time(request.app.state),
             channel=Channel.DESK,
             actor=current_user(request),  # type: ignore[arg-type]
@@ -159,7 +151,7 @@ async def cancel_from_desk(
         await cancel_ticket(db_write, ticket=ticket, now=now, actor=current_user(request))  # type: ignore[arg-type]
     except QueueError as error:
         problem = _(error.message)
-    if not _is_htmx(request):
+    if not is_htmx(request):
         if problem is not None:
             return await _refused(request, db_write, office, problem)
         return Redirect(f"/desk/{office.slug}", status_code=303)

@@ -22,7 +22,7 @@ from kontor.desk.services import desk_bookings
 from kontor.hours.services import current_time
 from kontor.offices.access import staff_office
 from kontor.offices.models import Office
-from kontor.web.templating import page
+from kontor.web.templating import is_htmx, page
 
 Db = NamedDependency[AsyncSession]
 QUERY_MAX = 120  # longer than any name or reference
@@ -74,7 +74,7 @@ async def desk_page(
     # htmx restoring history after a cache miss needs the whole page, not the list alone.
     restoring = request.headers.get("hx-history-restore-request") == "true"
     fragment = None if restoring else "desk/_bookings.html"
-    list_only = not restoring and request.headers.get("hx-request") == "true"
+    list_only = not restoring and is_htmx(request)
     now = current_time(request.app.state)
     context = await desk_context(db_session, office, now, query=q or "", bookings_only=list_only)
     return no_store(page(request, "desk/desk.html", context, fragment=fragment))

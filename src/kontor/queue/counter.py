@@ -22,9 +22,10 @@ from kontor.audit.models import Channel
 from kontor.audit.services import record
 from kontor.live.bus import announce
 from kontor.offices.models import Counter, Office, Service
+from kontor.queue.checkin import finish_booking
 from kontor.queue.errors import NotWaiting, NotYourTicket
 from kontor.queue.models import CounterShift, Ticket, TicketStatus
-from kontor.queue.tickets import announce_call, claim, office_day, record_ticket_change
+from kontor.queue.tickets import announce_call, called_values, claim, office_day, record_ticket_change
 
 __all__ = [
     "call_ticket",
@@ -151,15 +152,7 @@ async def call_ticket(
     current = await db.scalar(select(Ticket.office_id).where(Ticket.id == ticket_id))
     if current != office.id:
         raise NotWaiting()
-    ticket = await claim(
-        db,
-        ticket_id,
-        [WAITING],
-        status=CALLED,
-        called_at=now,
-        counter_id=counter.id,
-        called_by_id=_actor_id(actor),
-    )
+    ticket = await claim(db, ticket_id, [WAITING], **called_values(counter, now, _actor_id(actor)))
     if ticket is None:
         raise NotWaiting()
     changes = {"status": [WAITING, CALLED], "counter": counter.number, "out_of_turn": True}
@@ -224,8 +217,6 @@ async def _finish(
     )
     if finished.booking_id is not None:
         # The booked visit's own status follows its ticket's end.
-        from kontor.queue.checkin import finish_booking
-
         await finish_booking(db, finished, status, now=now, actor=actor, channel=channel)
     await db.flush()
     await announce(db, finished.office_id, "ticket", {"code": finished.code})

@@ -50,6 +50,7 @@ from kontor.queue.errors import NotWaiting, NotYourTicket, QueueError
 from kontor.queue.models import CounterShift, Ticket, TicketStatus
 from kontor.queue.tickets import call_next
 from kontor.queue.views import ticket_by_id, walk_in_services
+from kontor.web.templating import is_htmx
 
 Db = NamedDependency[AsyncSession]
 Answer = Response[Any]
@@ -69,13 +70,9 @@ class Station:
     show_all: bool
 
 
-def _is_htmx(request: Request[Any, Any, Any]) -> bool:
-    return request.headers.get("hx-request") == "true"
-
-
 def _go(request: Request[Any, Any, Any], url: str) -> Answer:
     # htmx would follow a 303 and put the whole page into the fragment's place: it navigates instead.
-    if _is_htmx(request):
+    if is_htmx(request):
         return Response(content="", status_code=200, headers={"HX-Redirect": url})
     return Redirect(url, status_code=303)
 
@@ -111,7 +108,7 @@ async def _answer(
     code: str | None = None,
 ) -> Answer:
     """Back to the counter: the working area for htmx, a redirect for a plain form."""
-    if not _is_htmx(request):
+    if not is_htmx(request):
         url = station_url(
             at.office.slug, at.counter.number, notice=notice, code=code, all=at.show_all and "1"
         )
@@ -299,7 +296,7 @@ async def alarm(request: Request[Any, Any, Any], db_write: Db, slug: FromPath[st
     await raise_alarm(
         db_write, office=office, counter=counter, user=user, now=current_time(request.app.state)
     )
-    if _is_htmx(request):
+    if is_htmx(request):
         context = {"notice": notice_for("alarm")}
         return Template(template_name="queue/_counter_alarm_sent.html", context=context)
     number = counter.number if counter is not None else None

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kontor.audit.history import record_change
 from kontor.audit.models import Channel
 from kontor.hours.rules import day_hours, interval_bounds
 from kontor.hours.services import office_hours
@@ -62,17 +63,11 @@ async def close_day(db: AsyncSession, *, office: Office, now: datetime) -> int:
             .execution_options(synchronize_session=False)
         )
         for ticket_id, status in found:
-            db.add(
-                TicketEvent(
-                    ticket_id=ticket_id,
-                    at=now,
-                    action="closed",
-                    channel=Channel.SYSTEM.value,
-                    actor="system",
-                    actor_id=None,
-                    changes={"status": [status, CLOSED]},
-                )
-            )
+            changes = {"status": [status, CLOSED]}
+            record_change(
+                db, TicketEvent, "closed", channel=Channel.SYSTEM, actor="system", now=now, changes=changes,
+                ticket_id=ticket_id,
+            )  # fmt: skip
         await announce(db, office.id, "ticket", {})
     await db.execute(
         delete(CounterShift).where(CounterShift.office_id == office.id, CounterShift.day < today)

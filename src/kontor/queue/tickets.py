@@ -249,7 +249,8 @@ async def waiting_in_order(
     return queue_order(entries, services, now)
 
 
-def _called(counter: Counter, now: datetime, called_by_id: int | None) -> dict[str, Any]:
+def called_values(counter: Counter, now: datetime, called_by_id: int | None) -> dict[str, Any]:
+    """The columns a call sets on a ticket, whichever way it is called."""
     return {
         "status": TicketStatus.CALLED.value,
         "called_at": now,
@@ -289,7 +290,7 @@ async def call_next(
             return None
         for entry in line[:CALL_ATTEMPTS]:
             ticket = await claim(
-                db, entry.id, [TicketStatus.WAITING.value], **_called(counter, now, called_by_id)
+                db, entry.id, [TicketStatus.WAITING.value], **called_values(counter, now, called_by_id)
             )
             if ticket is not None:
                 changes = {

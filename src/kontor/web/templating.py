@@ -41,6 +41,11 @@ def build_environment() -> Environment:
     return env
 
 
+def is_htmx(request: Request[Any, Any, Any]) -> bool:
+    """Whether htmx sent the request (and so wants a fragment, not the whole page)."""
+    return request.headers.get("hx-request") == "true"
+
+
 def page(
     request: Request[Any, Any, Any],
     template: str,
@@ -51,7 +56,7 @@ def page(
 ) -> Template:
     """Render ``template``; for an htmx request that targets part of the page, render ``fragment``
     (a template that the page includes) alone."""
-    name = fragment if fragment and request.headers.get("hx-request") == "true" else template
+    name = fragment if fragment and is_htmx(request) else template
     headers = {"Vary": "HX-Request, Accept-Language, Cookie"}
     return Template(template_name=name, context=dict(context or {}), status_code=status_code, headers=headers)
 
