@@ -50,9 +50,16 @@ from kontor.queue import counter_actions, counter_web, display_web, ticket_web
 from kontor.queue.dayend import close_all_days
 from kontor.settings import Settings, resource_dir
 from kontor.web import pages
-from kontor.web.errors import http_exception_handler, internal_error_handler
+from kontor.web.admission import admission_control
+from kontor.web.errors import (
+    DATABASE_ERRORS,
+    database_error_handler,
+    http_exception_handler,
+    internal_error_handler,
+)
 from kontor.web.middleware import locale_middleware
 from kontor.web.ratelimit import booking_rate_limit
+from kontor.web.security import security_headers
 from kontor.web.templating import build_environment
 
 SESSION_COOKIE = "kontor_session"
@@ -100,6 +107,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         store="sessions",
     ).middleware
 
+    # Sheds public requests beyond what this process can serve quickly; staff are never held back.
+    admission = admission_control(settings)
+
     env = build_environment()
     template_config = TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))
 
@@ -142,8 +152,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             session_middleware,
             DefineMiddleware(KontorAuthenticationMiddleware, exclude=["^/static/", "^/schema"]),
             # After authentication, so signed-in staff can be told apart from the public.
-            *filter(None, [booking_rate_limit(settings)]),
-            *([sqlite_write_queue] if settings.is_sqlite else []),
+            *filter(None, [booking_rate_limit(settings), admission and admission.middleware]),
+            *([sqlite_write_queue()] if settings.is_sqlite else []),
         ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
@@ -153,8 +163,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
             exclude=["^/api/"],
         ),
         template_config=template_config,
+        before_send=[security_headers(https=settings.secure_cookies)],
         stores={"sessions": sessions},
-        exception_handlers={HTTPException: http_exception_handler, 500: internal_error_handler},
+        exception_handlers={
+            HTTPException: http_exception_handler,
+            **dict.fromkeys(DATABASE_ERRORS, database_error_handler),
+            500: internal_error_handler,
+        },
         openapi_config=OpenAPIConfig(
             title="kontor",
             version=__version__,
@@ -169,6 +184,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=_state(settings, session_maker, write_session_maker),
     )
     app.state["live_bus"] = live
+    app.state["admission"] = admission
     return app
 
 

@@ -188,6 +188,10 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1, access_log
         "access_log": access_log,
         "server_header": False,
         "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+        # Behind a reverse proxy, the client's address and scheme come from X-Forwarded-For and
+        # X-Forwarded-Proto, believed only from the proxies named in KONTOR_FORWARDED_ALLOW_IPS.
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
     }
     if workers > 1 and settings.is_sqlite:
         # Each worker would have its own in-memory live bus, so screens would miss other workers' calls.

@@ -53,6 +53,13 @@ class Settings:
     checkin_grace_minutes: int = 10
     # Requests per minute per client address to the booking endpoints (0 turns the limit off).
     booking_rate_limit: int = 30
+    # Admission control per process: public requests served at once, and how long the next ones may
+    # wait for a turn before they are answered 503 with Retry-After (0 turns it off). Staff are never held.
+    public_concurrency: int = 8
+    public_queue_ms: int = 500
+    # Addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed
+    # (comma-separated, or "*" for any); the client's address counts for login throttling and limits.
+    forwarded_allow_ips: str = "127.0.0.1"
     # Messages: "folder" writes them under data_dir/outbox (demo, tests); "smtp" sends e-mail with the
     # KONTOR_SMTP_* settings. SMS: "folder", or "http" to POST JSON to sms_url.
     mail_transport: str = "folder"

@@ -165,7 +165,7 @@ def browser() -> Iterator[Any]:
 @pytest.fixture
 def page(browser: Any, live_site: LiveSite) -> Iterator[Any]:
     """A fresh browser context (no cookies) that speaks Swedish, like most of the city's visitors.
-    Any server error or JavaScript exception on the way fails the test."""
+    Any server error, JavaScript exception or Content-Security-Policy violation on the way fails the test."""
     context = browser.new_context(base_url=live_site.url, locale="sv-SE", timezone_id="Europe/Stockholm")
     context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
@@ -175,7 +175,12 @@ def page(browser: Any, live_site: LiveSite) -> Iterator[Any]:
         if response.status >= 500:
             problems.append(f"{response.status} from {response.url}")
 
+    def on_console(message: Any) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            problems.append(f"CSP violation: {message.text}")
+
     tab.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
+    tab.on("console", on_console)
     tab.on("response", on_response)
     try:
         yield tab

@@ -11,6 +11,7 @@ handler; PostgreSQL needs none of this.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from typing import Any
 
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -26,17 +27,59 @@ def _writes(handler: Any, cache: dict[int, bool]) -> bool:
     return cache[key]
 
 
-def sqlite_write_queue(app: ASGIApp) -> ASGIApp:
-    """Litestar middleware (add it only on SQLite)."""
-    lock = asyncio.Lock()
+class WriteTurns:
+    """One writer at a time, in arrival order, except that signed-in staff and API clients go before
+    the public: a front desk issuing a ticket does not wait behind a rush of online bookings."""
+
+    def __init__(self) -> None:
+        self.busy = False
+        self._staff: deque[asyncio.Future[None]] = deque()
+        self._public: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self, staff: bool) -> None:
+        if not self.busy and not self._staff and not self._public:
+            self.busy = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        line = self._staff if staff else self._public
+        line.append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # the turn was handed over as the request was cancelled
+            elif turn in line:
+                line.remove(turn)
+            raise
+
+    def release(self) -> None:
+        for line in (self._staff, self._public):
+            while line:
+                turn = line.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # busy stays True: the turn passes straight on
+                    return
+        self.busy = False
+
+
+def sqlite_write_queue() -> Any:
+    """Litestar middleware (add it only on SQLite). Made once per app: Litestar builds a middleware
+    stack per route, and every route must wait in the same line."""
+    turns = WriteTurns()
     writes: dict[int, bool] = {}
 
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        handler = scope.get("route_handler")
-        if scope["type"] != "http" or handler is None or not _writes(handler, writes):
-            await app(scope, receive, send)
-            return
-        async with lock:
-            await app(scope, receive, send)
+    def middleware_factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            handler = scope.get("route_handler")
+            if scope["type"] != "http" or handler is None or not _writes(handler, writes):
+                await app(scope, receive, send)
+                return
+            await turns.acquire(staff=bool(scope.get("user")))
+            try:
+                await app(scope, receive, send)
+            finally:
+                turns.release()
 
-    return middleware
+        return middleware
+
+    return middleware_factory

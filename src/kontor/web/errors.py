@@ -6,10 +6,12 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
+from asyncpg import exceptions as pg_exc
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
 from litestar.response import Redirect, Template
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
+from sqlalchemy import exc as sa_exc
 
 from kontor.i18n import _
 
@@ -18,7 +20,7 @@ log = logging.getLogger("kontor")
 
 def wants_json(request: Request[Any, Any, Any]) -> bool:
     path = request.url.path
-    if path.startswith(("/api/", "/schema", "/healthz")):
+    if path.startswith(("/api/", "/schema", "/healthz", "/readyz")):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept
@@ -32,6 +34,10 @@ def _messages() -> dict[int, tuple[str, str]]:
         404: (_("Page not found"), _("The page may have moved, or the link may be incomplete.")),
         405: (_("Not allowed"), _("This address does not accept that kind of request.")),
         429: (_("Too many attempts"), _("Please wait a moment and try again.")),
+        503: (
+            _("Very busy right now"),
+            _("Many people are using the service at once. Please try again in a moment."),
+        ),
     }
 
 
@@ -86,3 +92,57 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
         },
         status_code=HTTP_500_INTERNAL_SERVER_ERROR,
     )
+
+
+# Seconds a client is asked to wait while the database does not answer (a restart, a failover).
+DATABASE_RETRY_AFTER = 5
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached now (down, restarting, pool exhausted),
+    rather than that a statement was wrong."""
+    if isinstance(exc, sa_exc.DBAPIError):
+        return exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+    return isinstance(exc, _UNREACHABLE)
+
+
+# Raised by asyncpg itself (not wrapped by SQLAlchemy) while a connection is being made: the server
+# is starting up or shutting down (57P0x), refused or dropped the connection (08xxx).
+_UNREACHABLE = (
+    ConnectionError,
+    TimeoutError,
+    sa_exc.TimeoutError,
+    pg_exc.PostgresConnectionError,
+    pg_exc.OperatorInterventionError,
+    pg_exc.InterfaceError,
+)
+
+
+def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """503 with ``Retry-After`` while the database is unreachable: clients and the proxy retry, and
+    the app recovers by itself once it answers again (the pool checks connections before use)."""
+    if not database_unreachable(exc):
+        return internal_error_handler(request, exc)
+    log.warning("database unreachable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
+    if wants_json(request):
+        return Response(
+            {"status_code": 503, "detail": "The database is not answering. Try again in a moment."},
+            status_code=HTTP_503_SERVICE_UNAVAILABLE,
+            media_type=MediaType.JSON,
+            headers=headers,
+        )
+    return Template(
+        template_name="errors/error.html",
+        context={
+            "status": 503,
+            "title": _("Temporarily unavailable"),
+            "text": _("kontor cannot reach its database just now. Please try again in a moment."),
+        },
+        status_code=HTTP_503_SERVICE_UNAVAILABLE,
+        headers=headers,
+    )
+
+
+# Exceptions that mean "the database did not answer"; each goes to ``database_error_handler``.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (sa_exc.DBAPIError, *_UNREACHABLE)

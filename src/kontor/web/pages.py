@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor import i18n
+from kontor.live.bus import live_bus
 from kontor.web.templating import page
 
 # Reviewed whenever the public pages change in a way that affects accessibility.
@@ -79,4 +81,35 @@ async def healthz(db_session: NamedDependency[AsyncSession]) -> Response[dict[st
     return Response({"status": "ok", "database": "ok"})
 
 
-ROUTES = [accessibility, choose_language, healthz]
+@get("/readyz", name="readyz", media_type=MediaType.JSON, cache=False, opt={"exclude_from_auth": True})
+async def readyz(request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> Response[Any]:
+    """Whether this instance should get traffic: the database answers, its schema is the one this
+    code expects, and (on PostgreSQL) live updates from other instances reach it. A proxy or
+    orchestrator sends requests elsewhere while any check fails; /healthz only says the process lives."""
+    checks: dict[str, str] = {}
+    try:
+        revision = await db_session.scalar(text("SELECT version_num FROM alembic_version"))
+    except Exception:  # the database is down, unreachable or not migrated: not ready, not a crash
+        checks["database"] = "unreachable"
+    else:
+        checks["database"] = "ok"
+        checks["schema"] = "ok" if revision == schema_head() else "not migrated"
+    listening = getattr(live_bus(request.app.state), "listening", None)
+    if listening is not None:
+        checks["live_updates"] = "ok" if listening else "reconnecting"
+    ready = all(value == "ok" for value in checks.values())
+    body = {"status": "ready" if ready else "not ready", **checks}
+    return Response(body, status_code=200 if ready else HTTP_503_SERVICE_UNAVAILABLE)
+
+
+@functools.cache
+def schema_head() -> str | None:
+    """The newest migration this code ships (read once from the migration scripts)."""
+    from alembic.script import ScriptDirectory
+
+    from kontor.db.migrate import alembic_config
+
+    return ScriptDirectory.from_config(alembic_config("")).get_current_head()
+
+
+ROUTES = [accessibility, choose_language, healthz, readyz]
