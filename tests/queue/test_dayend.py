@@ -3,6 +3,8 @@ earlier days' in any case; yesterday's shifts end and numbers start again (DESIG
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import select
 from tests.queue.steps import at, call, counter, in_transaction, issue, stored, ticket_events
@@ -150,3 +152,16 @@ async def test_the_worker_ends_the_day_of_every_office(city, write_session, read
     assert await _statuses(read_session, kista) == ["closed"]
     last = (await ticket_events(read_session, tensta.id))[-1]
     assert (last.action, last.channel, last.at) == ("closed", "system", at(15, 16, 30))
+
+
+async def test_workers_racing_record_each_closed_ticket_once(city, write_session, read_session) -> None:  # type: ignore[no-untyped-def]
+    """Several instances run day's end at the same moment: the tickets close once, with one event each."""
+    left = [await issue(write_session, city, now=at(14, 16, minute)) for minute in (10, 20, 30, 40, 50)]
+
+    counts = await asyncio.gather(*(close_all_days(write_session, at(15, 9)) for _ in range(3)))
+
+    assert sum(counts) == len(left)
+    assert await _statuses(read_session, *left) == ["closed"] * len(left)
+    for ticket in left:
+        actions = [event.action for event in await ticket_events(read_session, ticket.id)]
+        assert actions.count("closed") == 1, actions

@@ -49,10 +49,12 @@ async def close_day(db: AsyncSession, *, office: Office, now: datetime) -> int:
     conditions = [Ticket.day < today]
     if due_today:
         conditions.append((Ticket.day == today) & Ticket.status.in_(due_today))
+    # Locked (on PostgreSQL; SQLite's writers are serial anyway): when several processes run day's
+    # end at once, the second waits, then finds the tickets closed, so each gets one "closed" event.
     rows = await db.execute(
-        select(Ticket.id, Ticket.status).where(
-            Ticket.office_id == office.id, Ticket.status.in_([WAITING, CALLED]), or_(*conditions)
-        )
+        select(Ticket.id, Ticket.status)
+        .where(Ticket.office_id == office.id, Ticket.status.in_([WAITING, CALLED]), or_(*conditions))
+        .with_for_update()
     )
     found = list(rows)
     if found:
