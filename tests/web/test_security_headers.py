@@ -159,3 +159,20 @@ def test_a_statement_error_is_a_500_not_a_503() -> None:
 
     assert not database_unreachable(IntegrityError("INSERT", {}, Exception("duplicate key")))
     assert database_unreachable(OperationalError("SELECT 1", {}, Exception("server closed the connection")))
+
+
+def test_a_wrapped_starting_up_error_means_unreachable() -> None:
+    """asyncpg's CannotConnectNowError (57P03) reaches the app as a plain DBAPIError whose ``orig``
+    carries it as its cause."""
+    from asyncpg.exceptions import CannotConnectNowError
+    from sqlalchemy.exc import DBAPIError
+
+    driver_error = Exception("the database system is starting up")
+    driver_error.__cause__ = CannotConnectNowError("the database system is starting up")
+    assert database_unreachable(DBAPIError("SELECT 1", {}, driver_error))
+
+    class Wrapped(Exception):
+        sqlstate = "57P01"
+
+    assert database_unreachable(DBAPIError("SELECT 1", {}, Wrapped("terminating connection")))
+    assert not database_unreachable(DBAPIError("SELECT 1", {}, Exception("syntax error")))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -13,6 +14,7 @@ from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy import exc as sa_exc
 
+from kontor import i18n
 from kontor.i18n import _
 
 log = logging.getLogger("kontor")
@@ -50,7 +52,16 @@ def _retry_after(headers: dict[str, str]) -> None:
         headers["Retry-After"] = str(max(1, int(reset))) if reset.lstrip("-").isdigit() else "60"
 
 
+def _reader_locale(request: Request[Any, Any, Any]) -> None:
+    """Errors raised in a middleware (a rate limit, admission control) are handled outside the
+    middleware that set the request's language: set it again from what it left in the scope."""
+    locale = request.scope.get("state", {}).get("locale")
+    if locale and i18n.current_locale.get() != locale:
+        i18n.current_locale.set(locale)
+
+
 def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    _reader_locale(request)
     status = exc.status_code
     headers = dict(exc.headers or {})
     if status == 429:
@@ -77,6 +88,7 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # The path only: query strings and bodies may carry personal data.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
+    _reader_locale(request)
     if wants_json(request):
         return Response(
             {"status_code": 500, "detail": "Internal server error."},
@@ -102,9 +114,23 @@ def database_unreachable(exc: BaseException) -> bool:
     """Whether ``exc`` says the database cannot be reached now (down, restarting, pool exhausted),
     rather than that a statement was wrong."""
     if isinstance(exc, sa_exc.DBAPIError):
-        return exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError)
+        if exc.connection_invalidated or isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError):
+            return True
+        # The driver's own error (asyncpg's "the database system is starting up", say) rides along
+        # as the cause of the wrapped one.
+        cause: BaseException | None = exc.orig
+        while cause is not None:
+            if isinstance(cause, _UNREACHABLE) or _UNREACHABLE_SQLSTATE.match(
+                getattr(cause, "sqlstate", "") or ""
+            ):
+                return True
+            cause = cause.__cause__
+        return False
     return isinstance(exc, _UNREACHABLE)
 
+
+# Connection exceptions (08) and operator intervention: shutting down, starting up (57P).
+_UNREACHABLE_SQLSTATE = re.compile(r"^(?:08|57P)")
 
 # Raised by asyncpg itself (not wrapped by SQLAlchemy) while a connection is being made: the server
 # is starting up or shutting down (57P0x), refused or dropped the connection (08xxx).
@@ -123,6 +149,7 @@ def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
     the app recovers by itself once it answers again (the pool checks connections before use)."""
     if not database_unreachable(exc):
         return internal_error_handler(request, exc)
+    _reader_locale(request)
     log.warning("database unreachable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
     headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
     if wants_json(request):
