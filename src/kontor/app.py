@@ -36,7 +36,7 @@ from kontor.booking.holds import sweep_expired_holds
 from kontor.booking.slot_cache import SlotCache
 from kontor.db.engine import create_engine, writer
 from kontor.db.store import DatabaseStore
-from kontor.db.write_queue import sqlite_write_queue
+from kontor.db.write_queue import WriteTurns, sqlite_write_queue
 from kontor.desk import tickets_web as desk_tickets_web
 from kontor.desk import web as desk_web
 from kontor.live.bus import create_bus, register_bus
@@ -97,7 +97,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         session_maker_app_state_key="db_write_session_maker",
     )
 
-    sessions = DatabaseStore(write_session_maker, namespace="sessions")
+    # Sheds public requests beyond what this process can serve quickly; staff are never held back.
+    admission = admission_control(settings)
+    # On SQLite, writers take turns in this process; staff go first, and hold the public back.
+    write_turns = WriteTurns(admission.staff_busy) if admission else WriteTurns()
+    if admission:
+        admission.on_staff_done.append(write_turns.wake)
+
+    sessions = DatabaseStore(
+        write_session_maker, namespace="sessions", turns=write_turns if settings.is_sqlite else None
+    )
     session_middleware = RotatingSessionConfig(
         key=SESSION_COOKIE,
         max_age=settings.session_max_age,
@@ -106,9 +115,6 @@ def create_app(settings: Settings | None = None) -> Litestar:
         samesite="lax",
         store="sessions",
     ).middleware
-
-    # Sheds public requests beyond what this process can serve quickly; staff are never held back.
-    admission = admission_control(settings)
 
     env = build_environment()
     template_config = TemplateConfig(engine=JinjaTemplateEngine.from_environment(env))
@@ -153,7 +159,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             DefineMiddleware(KontorAuthenticationMiddleware, exclude=["^/static/", "^/schema"]),
             # After authentication, so signed-in staff can be told apart from the public.
             *filter(None, [booking_rate_limit(settings), admission and admission.middleware]),
-            *([sqlite_write_queue()] if settings.is_sqlite else []),
+            *([sqlite_write_queue(write_turns)] if settings.is_sqlite else []),
         ],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,

@@ -56,7 +56,7 @@ class Settings:
     # Admission control per process: public requests served at once, and how long the next ones may
     # wait for a turn before they are answered 503 with Retry-After (0 turns it off). Staff are never held.
     public_concurrency: int = 8
-    public_queue_ms: int = 500
+    public_queue_ms: int = 250
     # Addresses of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed
     # (comma-separated, or "*" for any); the client's address counts for login throttling and limits.
     forwarded_allow_ips: str = "127.0.0.1"

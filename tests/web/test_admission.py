@@ -181,3 +181,34 @@ def test_admission_is_off_when_the_concurrency_is_zero(settings: Settings) -> No
     from dataclasses import replace
 
     assert create_app(replace(settings, public_concurrency=0)).state["admission"] is None
+
+
+async def test_public_writers_wait_while_staff_are_served_and_go_on_after() -> None:
+    staff_in_flight = [1]
+    turns = WriteTurns(lambda: staff_in_flight[0] > 0)
+    public = asyncio.create_task(turns.acquire(staff=False))
+    await _settle()
+    assert not public.done()  # the line is free, but a staff page is being served
+    await turns.acquire(staff=True)  # staff writers are not held back
+    turns.release()
+    await _settle()
+    assert not public.done()
+    staff_in_flight[0] = 0
+    turns.wake()
+    await asyncio.wait_for(public, 1)
+    assert turns.busy
+
+
+async def test_admission_tells_the_write_line_when_the_last_staff_request_is_done() -> None:
+    admission = Admission(4, wait=1)
+    turns = WriteTurns(admission.staff_busy)
+    admission.on_staff_done.append(turns.wake)
+    admission.staff_enter()
+    admission.staff_enter()
+    public = asyncio.create_task(turns.acquire(staff=False))
+    await _settle()
+    admission.staff_leave()
+    await _settle()
+    assert not public.done()
+    admission.staff_leave()
+    await asyncio.wait_for(public, 1)

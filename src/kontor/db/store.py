@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from kontor.db.base import Base, utcnow
+from kontor.db.write_queue import WriteTurns
 
 
 class StoredValue(Base):
@@ -25,21 +27,32 @@ class StoredValue(Base):
 
 
 class DatabaseStore(NamespacedStore):
-    __slots__ = ("_session_maker",)
+    __slots__ = ("_session_maker", "_turns")
 
-    def __init__(self, session_maker: Callable[[], AsyncSession], namespace: str = "default") -> None:
+    def __init__(
+        self,
+        session_maker: Callable[[], AsyncSession],
+        namespace: str = "default",
+        turns: WriteTurns | None = None,
+    ) -> None:
         self.namespace = namespace
         self._session_maker = session_maker
+        # On SQLite, writes wait in the app's write line (as staff: only signed-in users have sessions)
+        # instead of in SQLite's busy handler behind a rush of bookings.
+        self._turns = turns
 
     def with_namespace(self, namespace: str) -> DatabaseStore:
-        return DatabaseStore(self._session_maker, f"{self.namespace}_{namespace}")
+        return DatabaseStore(self._session_maker, f"{self.namespace}_{namespace}", self._turns)
+
+    def _writing(self) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._turns.turn(staff=True) if self._turns else contextlib.nullcontext()
 
     async def set(self, key: str, value: str | bytes, expires_in: int | timedelta | None = None) -> None:
         data = value.encode() if isinstance(value, str) else value
         if isinstance(expires_in, int):
             expires_in = timedelta(seconds=expires_in)
         expires_at = utcnow() + expires_in if expires_in else None
-        async with self._session_maker() as session, session.begin():
+        async with self._writing(), self._session_maker() as session, session.begin():
             await session.connection(execution_options={"kontor_write": True})
             dialect = session.bind.dialect.name
             insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -68,14 +81,14 @@ class DatabaseStore(NamespacedStore):
         return value
 
     async def delete(self, key: str) -> None:
-        async with self._session_maker() as session, session.begin():
+        async with self._writing(), self._session_maker() as session, session.begin():
             await session.connection(execution_options={"kontor_write": True})
             await session.execute(
                 delete(StoredValue).where(StoredValue.namespace == self.namespace, StoredValue.key == key)
             )
 
     async def delete_all(self) -> None:
-        async with self._session_maker() as session, session.begin():
+        async with self._writing(), self._session_maker() as session, session.begin():
             await session.connection(execution_options={"kontor_write": True})
             # Children ("sessions_x") go with their parent, as NamespacedStore promises.
             await session.execute(
@@ -86,7 +99,7 @@ class DatabaseStore(NamespacedStore):
             )
 
     async def delete_expired(self) -> int:
-        async with self._session_maker() as session, session.begin():
+        async with self._writing(), self._session_maker() as session, session.begin():
             await session.connection(execution_options={"kontor_write": True})
             result = await session.execute(delete(StoredValue).where(StoredValue.expires_at <= utcnow()))
             return result.rowcount or 0

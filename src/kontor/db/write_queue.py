@@ -11,12 +11,17 @@ handler; PostgreSQL needs none of this.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from typing import Any
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 WRITE_SESSION = "db_write"
+# Whether the running request holds the write turn.
+_HOLDING: ContextVar[bool] = ContextVar("kontor_write_turn", default=False)
 
 
 def _writes(handler: Any, cache: dict[int, bool]) -> bool:
@@ -29,20 +34,22 @@ def _writes(handler: Any, cache: dict[int, bool]) -> bool:
 
 class WriteTurns:
     """One writer at a time, in arrival order, except that signed-in staff and API clients go before
-    the public: a front desk issuing a ticket does not wait behind a rush of online bookings."""
+    the public: a front desk issuing a ticket does not wait behind a rush of online bookings. While
+    ``staff_busy()`` says staff requests are being served, waiting public writers are held back
+    altogether, so a staff page does not share the process with a stream of bookings; ``wake()``
+    hands the turn on once they are done."""
 
-    def __init__(self) -> None:
+    def __init__(self, staff_busy: Callable[[], bool] = lambda: False) -> None:
+        self.staff_busy = staff_busy
         self.busy = False
         self._staff: deque[asyncio.Future[None]] = deque()
         self._public: deque[asyncio.Future[None]] = deque()
 
     async def acquire(self, staff: bool) -> None:
-        if not self.busy and not self._staff and not self._public:
-            self.busy = True
-            return
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         line = self._staff if staff else self._public
         line.append(turn)
+        self.wake()
         try:
             await turn
         except asyncio.CancelledError:
@@ -53,19 +60,41 @@ class WriteTurns:
             raise
 
     def release(self) -> None:
-        for line in (self._staff, self._public):
+        self.busy = False
+        self.wake()
+
+    @contextlib.asynccontextmanager
+    async def turn(self, staff: bool) -> AsyncIterator[None]:
+        """Hold the turn for the block; re-entrant within one request (the session store writes while
+        a writing request still holds its turn)."""
+        if _HOLDING.get():
+            yield
+            return
+        await self.acquire(staff)
+        holding = _HOLDING.set(True)
+        try:
+            yield
+        finally:
+            _HOLDING.reset(holding)
+            self.release()
+
+    def wake(self) -> None:
+        """Give the free turn to the next writer that may have it."""
+        if self.busy:
+            return
+        lines = (self._staff,) if self.staff_busy() else (self._staff, self._public)
+        for line in lines:
             while line:
                 turn = line.popleft()
                 if not turn.done():
-                    turn.set_result(None)  # busy stays True: the turn passes straight on
+                    self.busy = True
+                    turn.set_result(None)
                     return
-        self.busy = False
 
 
-def sqlite_write_queue() -> Any:
+def sqlite_write_queue(turns: WriteTurns) -> Any:
     """Litestar middleware (add it only on SQLite). Made once per app: Litestar builds a middleware
     stack per route, and every route must wait in the same line."""
-    turns = WriteTurns()
     writes: dict[int, bool] = {}
 
     def middleware_factory(app: ASGIApp) -> ASGIApp:
@@ -74,11 +103,8 @@ def sqlite_write_queue() -> Any:
             if scope["type"] != "http" or handler is None or not _writes(handler, writes):
                 await app(scope, receive, send)
                 return
-            await turns.acquire(staff=bool(scope.get("user")))
-            try:
+            async with turns.turn(staff=bool(scope.get("user"))):
                 await app(scope, receive, send)
-            finally:
-                turns.release()
 
         return middleware
 

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import re
 from collections import deque
+from collections.abc import Callable
 
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Receive, Scope, Send
@@ -44,6 +45,8 @@ class Admission:
         self.running = 0
         self.staff = 0
         self._waiting: deque[asyncio.Future[None]] = deque()
+        # Called when the last staff request in flight is done (the SQLite write line hands on).
+        self.on_staff_done: list[Callable[[], None]] = []
 
     @property
     def _room(self) -> int:
@@ -85,6 +88,12 @@ class Admission:
     def staff_leave(self) -> None:
         self.staff -= 1
         self._hand_on()
+        if not self.staff:
+            for hook in self.on_staff_done:
+                hook()
+
+    def staff_busy(self) -> bool:
+        return self.staff > 0
 
     def _hand_on(self) -> None:
         while self._waiting and self._room > 0:
