@@ -195,7 +195,7 @@ def serve(settings: Settings, host: str, port: int, workers: int = 1, access_log
     }
     if workers > 1 and settings.is_sqlite:
         # Each worker would have its own in-memory live bus, so screens would miss other workers' calls.
-        raise SystemExit("kontor: several workers need PostgreSQL (KONTOR_DATABASE_URL); SQLite serves one.")
+        raise CommandError("several workers need PostgreSQL (KONTOR_DATABASE_URL); SQLite serves one.")
     if workers > 1:
         # A worker imports the whole app before it answers the supervisor's health check: give it time.
         uvicorn.run(
