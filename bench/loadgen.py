@@ -12,7 +12,7 @@ import asyncio
 import gzip
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 MAX_REQUESTS = 2_000_000  # a hard stop besides the duration
@@ -170,7 +170,14 @@ async def measure(
         asyncio.ensure_future(_one_connection(host, port, next_payload, until, limit, result))
         for _ in range(connections)
     ]
-    _done, late = await asyncio.wait(tasks, timeout=seconds + GRACE_SECONDS)
+    try:
+        _done, late = await asyncio.wait(tasks, timeout=seconds + GRACE_SECONDS)
+    except asyncio.CancelledError:
+        # A target's time limit ran out: no connection may go on loading the server after it.
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     for task in late:
         task.cancel()
     if late:
@@ -178,6 +185,21 @@ async def measure(
         result.failures.append(f"{len(late)} connections had no answer {GRACE_SECONDS:g} s after the end")
     result.seconds = time.perf_counter() - started
     result.client_cpu = (time.process_time() - cpu_started) / result.seconds
+    return result
+
+
+async def within(limit: float, work: Awaitable[dict], row: dict) -> dict:
+    """``work``'s result row, or ``row`` marked as not measured when it takes longer than ``limit``
+    seconds: a target that hangs costs its limit, not the run."""
+    started = time.perf_counter()
+    try:
+        result = await asyncio.wait_for(work, limit)
+    except TimeoutError:
+        detail = f"stopped at the time limit of {limit:g} s"
+        print(f"  {row.get('target')}: not measured, {detail}", flush=True)
+        result = row | {"probe_status": 0, "not_measured": True, "probe_detail": detail}
+    # All of it: probes and filled lines besides the warm-up and the measurement.
+    result["elapsed_seconds"] = round(time.perf_counter() - started, 1)
     return result
 
 

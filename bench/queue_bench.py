@@ -4,8 +4,11 @@ and the commit-to-screen latency (screen_latency.py).
 Both throughput targets are writes that compete for the same rows, so each request goes to the next
 office in turn (and the next service or counter within it): the lines stay the length a busy day
 gives them instead of one line of thousands. Call-next works in rounds: lines of waiting tickets are
-filled through kontor's own service in this process (queue_setup.py), and a round ends when they
+topped up through kontor's own service in this process (queue_setup.py), and a round ends when they
 are empty rather than time cheap 204s; rounds are repeated until the time is up.
+
+The waiting-room display page is measured on a board like one in opening hours (prepare_board):
+tickets waiting and one called to every counter.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ import itertools
 import json
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import loadgen
 import screen_latency
@@ -26,6 +28,12 @@ NEXT_WARMUP = 0.5  # the server is warm from issuing
 # would time how call-next scales with the line rather than its cost on a working day.
 LINE_LENGTH = 150
 MAX_ROUNDS = 100
+# Waiting tickets on the board of the display target, besides one called to each counter.
+BOARD_WAITING = 12
+# The latency target may take a throughput target's limit plus this per round timed; it stops
+# starting rounds then, and the round under way may take LATENCY_GRACE more.
+ROUND_BUDGET = 1.5
+LATENCY_GRACE = 30.0
 
 
 @dataclass
@@ -155,21 +163,21 @@ def _merge(total: loadgen.Measurement, part: loadgen.Measurement) -> None:
 
 
 async def next_target(
-    port: int, folder: Path, setup: QueueSetup, *, connections: int, seconds: float, hello_rps: float
+    port: int, database_url: str, setup: QueueSetup, *, connections: int, seconds: float, hello_rps: float
 ) -> dict:
     """Call-next: POST next round the offices' counters, in rounds that each start from lines of
     LINE_LENGTH and end when they are empty; the rounds add up to ``seconds`` of measurement."""
     path = "/api/v1/offices/{slug}/counters/{counter}/next"
     base = {"target": "call-next", "method": "POST", "path": path, "connections": connections}
     offices = setup.offices
-    await fill_lines(folder, offices, LINE_LENGTH)
+    await fill_lines(database_url, offices, LINE_LENGTH)
     first = offices[0]
     probe = await _probe(port, next_path(first, first.counters[0]), b"{}")
     if probe.pop("failed", False):
         return base | probe
 
     async def one_round(span: float) -> loadgen.Measurement:
-        await fill_lines(folder, offices, LINE_LENGTH)
+        await fill_lines(database_url, offices, LINE_LENGTH)
         calls = NextRequests(port, {office.slug: LINE_LENGTH for office in offices}, offices)
         return await loadgen.measure(HOST, port, path, seconds=span, connections=connections, payloads=calls)
 
@@ -189,9 +197,21 @@ async def next_target(
     return row
 
 
+async def prepare_board(port: int, database_url: str, office: QueueOffice) -> list[str]:
+    """Tickets waiting at ``office`` and one called to each of its counters, so its waiting-room
+    display has a board to render, as in opening hours; the codes called."""
+    await fill_lines(database_url, (office,), BOARD_WAITING + len(office.counters))
+    called = []
+    for counter in office.counters:
+        status, content = await loadgen.fetch(HOST, port, next_path(office, counter), "POST", b"{}", AUTH)
+        if status == 200:
+            called.append(json.loads(content)["code"])
+    return called
+
+
 async def queue_targets(
     port: int,
-    folder: Path,
+    database_url: str,
     setup: QueueSetup,
     *,
     connections: int,
@@ -200,12 +220,39 @@ async def queue_targets(
     hello_rps: float,
     screens: int,
     rounds: int,
+    limit: float,
+    screen_ports: list[int] | None = None,
+    call_ports: list[int] | None = None,
 ) -> list[dict]:
-    """The three queue rows: ticket issue, call-next (both throughput) and commit-to-screen latency."""
+    """The three queue rows: ticket issue, call-next (both throughput, loading ``port``) and
+    commit-to-screen latency (screens on ``screen_ports``, calls through ``call_ports``; both
+    ``port`` when not given). Each target is stopped after ``limit`` seconds."""
     measure = {"connections": connections, "seconds": seconds, "hello_rps": hello_rps}
-    issue = await issue_target(port, setup, warmup=warmup, **measure)
-    call = await next_target(port, folder, setup, **measure)
+    issue = await loadgen.within(
+        limit,
+        issue_target(port, setup, warmup=warmup, **measure),
+        {"target": "ticket issue", "method": "POST", "path": "/api/v1/offices/{slug}/tickets"},
+    )
+    call = await loadgen.within(
+        limit,
+        next_target(port, database_url, setup, **measure),
+        {"target": "call-next", "method": "POST", "path": "/api/v1/offices/{slug}/counters/{counter}/next"},
+    )
     screen = setup.screen
     office = screen_latency.Office(screen.slug, screen.services[0], screen.counters[0], AUTH)
-    latency = await screen_latency.screen_latency(port, office, screens=screens, rounds=rounds)
+    latency_limit = limit + rounds * ROUND_BUDGET
+    latency = await loadgen.within(
+        latency_limit + LATENCY_GRACE,
+        screen_latency.screen_latency(
+            office,
+            screen_ports=screen_ports or [port],
+            call_ports=call_ports or [port],
+            screens=screens,
+            rounds=rounds,
+            time_limit=latency_limit,
+        ),
+        {"target": "commit-to-screen", "kind": "latency", "path": office.events},
+    )
+    for row in (issue, call, latency):
+        row.setdefault("connections", screens if row is latency else connections)
     return [issue, call, latency]

@@ -7,9 +7,9 @@ targets run at any real time; the offices the other targets load keep their hour
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
 from servers import BOOKING_OFFICE, PREFERRED_OFFICE, _settings
 
@@ -33,7 +33,7 @@ class QueueSetup:
     screen: QueueOffice  # the latency test's own office, whose board no other target touches
 
 
-async def prepare_queue(folder: Path, today: date) -> QueueSetup:
+async def prepare_queue(database_url: str, today: date) -> QueueSetup:
     """Open every office but the other targets' around the clock, and give a staff user of them the
     bench's API token."""
     from sqlalchemy import delete, select
@@ -47,7 +47,7 @@ async def prepare_queue(folder: Path, today: date) -> QueueSetup:
     from kontor.offices.models import Office, OfficeService
 
     first, last = today - timedelta(days=1), today + timedelta(days=2)
-    engine = create_engine(_settings(folder))
+    engine = create_engine(_settings(database_url))
     try:
         async with async_sessionmaker(writer(engine), expire_on_commit=False)() as db:
             query = (
@@ -102,11 +102,12 @@ async def prepare_queue(folder: Path, today: date) -> QueueSetup:
     return QueueSetup(offices=tuple(plans[1:]), screen=plans[0])
 
 
-async def fill_lines(folder: Path, offices: tuple[QueueOffice, ...], per_office: int) -> None:
-    """Make ``per_office`` tickets wait at each office, round its walk-in services: the waiting ones
-    are closed (a day's end), new ones issued through kontor's service in this process, far quicker
-    than over HTTP and while the server is idle."""
-    from sqlalchemy import select, update
+async def fill_lines(database_url: str, offices: tuple[QueueOffice, ...], per_office: int) -> None:
+    """Make exactly ``per_office`` tickets wait at each office: the newest beyond that are closed (as
+    at a day's end), the missing ones issued round its walk-in services through kontor's service in
+    this process, far quicker than over HTTP and while the server is idle. A line is only topped up,
+    so a refill costs what the calls since the last one took, not a whole morning of tickets."""
+    from sqlalchemy import func, select, update
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
     from kontor.audit.models import Channel
@@ -115,31 +116,59 @@ async def fill_lines(folder: Path, offices: tuple[QueueOffice, ...], per_office:
     from kontor.queue.models import Ticket, TicketStatus
     from kontor.queue.tickets import issue_ticket
 
-    slugs = [office.slug for office in offices]
-    jobs = [
-        (office.slug, office.services[n % len(office.services)])
-        for n in range(per_office)
-        for office in offices
-    ]
-    engine = create_engine(_settings(folder))
+    plans = {office.slug: office for office in offices}
+    engine = create_engine(_settings(database_url))
     try:
         maker = async_sessionmaker(writer(engine), expire_on_commit=False)
         async with maker() as db, db.begin():
-            rows = {o.slug: o for o in await db.scalars(select(Office).where(Office.slug.in_(slugs)))}
+            rows = {o.slug: o for o in await db.scalars(select(Office).where(Office.slug.in_(plans)))}
             services = {s.code: s for s in await db.scalars(select(Service))}
-            await db.execute(
-                update(Ticket)
-                .where(
-                    Ticket.office_id.in_([o.id for o in rows.values()]), Ticket.status == TicketStatus.WAITING
-                )
-                .values(status=TicketStatus.CLOSED, finished_at=datetime.now(UTC))
+            waiting_at = Ticket.status == TicketStatus.WAITING
+            counts = await db.execute(
+                select(Ticket.office_id, func.count())
+                .where(Ticket.office_id.in_([o.id for o in rows.values()]), waiting_at)
+                .group_by(Ticket.office_id)
             )
-        for start in range(0, len(jobs), FILL_BATCH):
-            async with maker() as db, db.begin():
-                for slug, code in jobs[start : start + FILL_BATCH]:
-                    office, service, now = rows[slug], services[code], datetime.now(UTC)
-                    await issue_ticket(
-                        db, office=office, service=service, now=now, channel=Channel.API, actor="bench"
-                    )
+            waiting = {office_id: count for office_id, count in counts.all()}
+            missing: dict[str, int] = {}
+            for slug, office in rows.items():
+                have = waiting.get(office.id, 0)
+                missing[slug] = max(0, per_office - have)
+                if have <= per_office:
+                    continue
+                newest = (
+                    select(Ticket.id)
+                    .where(Ticket.office_id == office.id, waiting_at)
+                    .order_by(Ticket.issued_at.desc(), Ticket.id.desc())
+                    .limit(have - per_office)
+                )
+                surplus = list(await db.scalars(newest))
+                await db.execute(
+                    update(Ticket)
+                    .where(Ticket.id.in_(surplus))
+                    .values(status=TicketStatus.CLOSED, finished_at=datetime.now(UTC))
+                    .execution_options(synchronize_session=False)
+                )
+
+        async def top_up(slug: str, count: int) -> None:
+            plan, office = plans[slug], rows[slug]
+            codes = [plan.services[(per_office - count + n) % len(plan.services)] for n in range(count)]
+            for start in range(0, count, FILL_BATCH):
+                async with maker() as db, db.begin():
+                    for code in codes[start : start + FILL_BATCH]:
+                        await issue_ticket(
+                            db,
+                            office=office,
+                            service=services[code],
+                            now=datetime.now(UTC),
+                            channel=Channel.API,
+                            actor="bench",
+                        )
+
+        if engine.dialect.name == "sqlite":  # one writer at a time anyway
+            for slug, count in missing.items():
+                await top_up(slug, count)
+        else:  # offices number their tickets apart: one transaction per office, side by side
+            await asyncio.gather(*(top_up(slug, count) for slug, count in missing.items()))
     finally:
         await engine.dispose()

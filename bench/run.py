@@ -1,13 +1,25 @@
-"""Throughput of kontor's hot pages, measured against a hello-world Litestar app in the same run.
+"""Throughput of kontor's hot pages, measured against a hello-world Litestar app in the same run, on
+SQLite and on PostgreSQL.
 
-    python bench/run.py            # ~15 s per target
-    python bench/run.py --short    # ~3 s per target (CI)
+    python bench/run.py                      # ~15 s per target
+    python bench/run.py --short              # ~3 s per target (CI)
+    python bench/run.py --require-postgres   # fail instead of skipping the PostgreSQL half
 
-Each server is one uvicorn worker pinned to CPU 0; the load generator runs here, pinned to CPU 1.
-Writes bench/results/latest.json and prints a table. The online-booking targets (slots listing, booking
-POST) are checked against the issue's goals; a missed goal is reported, never a failed run. The queue's
-targets (queue_bench.py): ticket issue and call-next through the API, and the commit-to-screen
-latency of a call to N waiting-room screens (p50/p95 in ms, goal: within a second).
+The SQLite half is one uvicorn worker; the PostgreSQL half is two, on one database, behind a
+round-robin balancer (balancer.py), as a city runs kontor. The servers are pinned to CPU 0; the load
+generator (this process) and the balancer to CPU 1; PostgreSQL runs wherever the system puts it.
+The hello-world baseline is one worker on CPU 0, and both halves' ratios are to it.
+
+The PostgreSQL half runs on a database of its own, ``kontor_bench_<pid>``, created on the server of
+KONTOR_BENCH_POSTGRES_URL (or else KONTOR_TEST_POSTGRES_URL) and dropped at the end; without either
+it is skipped and the output says so.
+
+Writes bench/results/latest.json and prints a table per half. The online-booking targets (slots
+listing, booking POST) are checked against the issue's goals; a missed goal is reported, never a
+failed run. The queue's targets (queue_bench.py): the waiting-room display page, ticket issue and
+call-next through the API, and the commit-to-screen latency of a call to N waiting-room screens
+(p50/p95 in ms, goal: within a second); on PostgreSQL the screens hang on both instances and each
+call is timed on the screens of the instance that did not take it.
 """
 
 from __future__ import annotations
@@ -19,20 +31,38 @@ import os
 import platform
 import sys
 import tempfile
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import loadgen
 import queue_bench
 from booking_pool import NOTICE_MARGIN, SeatPool
-from queue_setup import prepare_queue
+from database import PostgresServer, bench_database, configured_server
+from queue_setup import QueueSetup, prepare_queue
 from screen_latency import print_latency
-from servers import HOST, BookingSetup, kontor_environment, prepare_booking, prepare_demo_city, uvicorn_server
+from servers import (
+    HOST,
+    BookingSetup,
+    balancer,
+    kontor_environment,
+    prepare_booking,
+    prepare_demo_city,
+    sqlite_url,
+    uvicorn_server,
+    uvicorn_servers,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 SERVER_CPU, CLIENT_CPU = 0, 1
 BOOKING_SEATS = 50  # seats per slot of the booked offering, so the pool outlasts a full run
+INSTANCES = 2  # kontor instances of the PostgreSQL half
+SQLITE, POSTGRES = "sqlite", f"postgres ({INSTANCES} instances)"
+# Beyond its warm-up and measurement, what a target may take (probes, filling lines) before it is
+# stopped and reported as not measured.
+TARGET_SLACK = 60.0
+KONTOR_APP = ["--factory", "kontor.app:create_app"]
 
 
 @dataclass(frozen=True)
@@ -72,6 +102,7 @@ class Target:
     connections: int | None = None  # None: the run's --connections
     goals: tuple[Goal, ...] = ()
     expect_items: bool = False  # a JSON list that must not be empty
+    expect_text: tuple[str, ...] = ()  # shown on the page, or it renders less than a real one
 
 
 def kontor_targets(office: str, today: date) -> list[Target]:
@@ -116,7 +147,13 @@ def _detail(content: bytes) -> str:
 
 
 def _probe_warning(target: Target, status: int, content: bytes) -> str | None:
-    if not target.expect_items or status != 200:
+    if status != 200:
+        return None
+    if target.expect_text:
+        page = content.decode("utf-8", "replace")
+        if absent := [text for text in target.expect_text if text not in page]:
+            return f"the page does not show {', '.join(absent)}: it renders less than in opening hours"
+    if not target.expect_items:
         return None
     try:
         items = json.loads(content)
@@ -181,12 +218,39 @@ async def run_target(
     return row
 
 
-def pin_cpus() -> tuple[int | None, str]:
+@dataclass(frozen=True)
+class Placement:
+    """Which CPU each part runs on (None: wherever the system puts it)."""
+
+    server_cpu: int | None
+    client_cpu: int | None
+
+    @property
+    def text(self) -> str:
+        if self.server_cpu is None:
+            return f"not pinned (CPUs available: {sorted(os.sched_getaffinity(0))})"
+        return (
+            f"kontor and hello on CPU {self.server_cpu}; load generator and balancer on CPU "
+            f"{self.client_cpu}; PostgreSQL not pinned"
+        )
+
+    def as_json(self) -> dict:
+        return {
+            "servers_cpu": self.server_cpu,
+            "load_generator_cpu": self.client_cpu,
+            "balancer_cpu": self.client_cpu,
+            "postgresql_cpu": None,
+            "text": self.text,
+        }
+
+
+def pin_cpus() -> Placement:
+    """Servers on CPU 0, this process (and the balancer it starts) on CPU 1, when both exist."""
     available = sorted(os.sched_getaffinity(0))
-    if {SERVER_CPU, CLIENT_CPU} <= set(available):
+    if (os.cpu_count() or 1) >= 2 and {SERVER_CPU, CLIENT_CPU} <= set(available):
         os.sched_setaffinity(0, {CLIENT_CPU})
-        return SERVER_CPU, f"server on CPU {SERVER_CPU}, load generator on CPU {CLIENT_CPU}"
-    return None, f"not pinned (CPUs available: {available})"
+        return Placement(SERVER_CPU, CLIENT_CPU)
+    return Placement(None, None)
 
 
 def _verdict(goal: dict) -> str:
@@ -199,7 +263,7 @@ def print_table(rows: list[dict]) -> None:
     print(header)
     print("-" * len(header))
     for row in rows:
-        lead = f"{row['target']:<22} {row['connections']:>5}"
+        lead = f"{row['target']:<22} {row.get('connections', ''):>5}"
         goals = row.get("goals") or [{"goal": "", "met": None}]
         if row.get("missing") or row.get("not_measured"):
             why = "missing (404)" if row.get("missing") else f"not measured ({row['probe_status']})"
@@ -213,69 +277,271 @@ def print_table(rows: list[dict]) -> None:
             print(f"{'':<{23 + len(numbers)}}  {goal['goal']:<15} {_verdict(goal):<7}")
 
 
-async def main(args: argparse.Namespace) -> int:
-    seconds = args.seconds or (3.0 if args.short else 15.0)
-    warmup = 1.0 if args.short else 3.0
-    server_cpu, pinning = pin_cpus()
-    print(f"kontor benchmark: {seconds:g} s per target after {warmup:g} s warm-up, "
-          f"{args.connections} connections ({args.booking_connections} for online booking), {pinning}",
-          flush=True)  # fmt: skip
-    rows: list[dict] = []
-    measure = {"connections": args.connections, "warmup": warmup, "seconds": seconds}
+@dataclass
+class Half:
+    """One database's part of the run: its rows, or why it did not run."""
 
-    with uvicorn_server(["hello:app", "--app-dir", "bench"], cpu=server_cpu) as port:
-        rows.append(await run_target(Target("hello world", "/"), port, **measure))
-    hello_rps = rows[0].get("requests_per_second") or 0.0
+    database: str
+    title: str
+    run: bool = True
+    reason: str = ""  # why it did not run (not an error)
+    error: str = ""  # why it failed
+    info: dict = field(default_factory=dict)
+    rows: list[dict] = field(default_factory=list)
 
-    with tempfile.TemporaryDirectory(prefix="kontor-bench-") as folder:
-        office = await prepare_demo_city(Path(folder))
-        setup = await prepare_booking(Path(folder), BOOKING_SEATS)
-        env = kontor_environment(Path(folder))
-        today = date.today()
-        queue = await prepare_queue(Path(folder), today)
-        with uvicorn_server(["--factory", "kontor.app:create_app"], env=env, cpu=server_cpu) as port:
-            for target in kontor_targets(office, today):
-                rows.append(await run_target(target, port, **measure, hello_rps=hello_rps))
-            slots = slots_target(setup, today, args.booking_connections)
-            rows.append(await run_target(slots, port, **measure, hello_rps=hello_rps))
-            pool = await seat_pool(port, setup, today)
-            booking = booking_target(pool, args.booking_connections)
-            print(f"  booking POST: {pool.size} free seats in {pool.slots} slots to book", flush=True)
-            if pool.size:
-                rows.append(await run_target(booking, port, **measure, hello_rps=hello_rps))
-                rows[-1]["seat_pool"] = pool.summary()
-            else:
-                print("  warning: booking POST: no free seat to book; not measured", file=sys.stderr)
-            screens = {"screens": args.screens, "rounds": args.screen_rounds or (20 if args.short else 100)}
-            rows += await queue_bench.queue_targets(
-                port, Path(folder), queue, **measure, hello_rps=hello_rps, **screens
+    def as_json(self) -> dict:
+        return {"run": self.run, "reason": self.reason or None, "error": self.error or None, **self.info}
+
+    def print(self) -> None:
+        print(f"\n== {self.title}")
+        if not self.run:
+            print(self.reason)
+            return
+        if self.error:
+            print(f"failed: {self.error}")
+        throughput = [row for row in self.rows if row.get("kind") != "latency"]
+        latency = [row for row in self.rows if row.get("kind") == "latency"]
+        if throughput:
+            print_table(throughput)
+        if latency:
+            print()
+            print_latency(latency)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """How each target is loaded."""
+
+    connections: int
+    booking_connections: int
+    warmup: float
+    seconds: float
+    screens: int
+    rounds: int
+
+    @property
+    def limit(self) -> float:
+        return self.warmup + self.seconds + TARGET_SLACK
+
+
+async def prepare(database_url: str, today: date) -> tuple[str, BookingSetup, QueueSetup]:
+    """Migrate, seed the demo city and make it ready for the targets: the same on both databases."""
+    started = time.monotonic()
+    office = await prepare_demo_city(database_url)
+    setup = await prepare_booking(database_url, BOOKING_SEATS)
+    queue = await prepare_queue(database_url, today)
+    print(f"  demo city migrated and seeded in {time.monotonic() - started:.1f} s", flush=True)
+    return office, setup, queue
+
+
+async def measure_kontor(
+    database_url: str,
+    port: int,
+    prepared: tuple[str, BookingSetup, QueueSetup],
+    today: date,
+    how: Measure,
+    hello_rps: float,
+    *,
+    rows: list[dict],
+    screen_ports: list[int],
+    call_ports: list[int],
+) -> None:
+    """Every kontor target, loading ``port``, each row added to ``rows`` as it is measured (a failure
+    keeps the ones before it); the screens of the latency target hang on ``screen_ports`` and its
+    calls go through ``call_ports``."""
+    office, setup, queue = prepared
+    measure = {"connections": how.connections, "warmup": how.warmup, "seconds": how.seconds}
+
+    async def run(target: Target) -> dict:
+        base = {"target": target.name, "method": target.method, "path": target.path}
+        connections = target.connections or how.connections
+        work = run_target(target, port, **measure, hello_rps=hello_rps)
+        row = await loadgen.within(how.limit, work, base | {"connections": connections})
+        rows.append(row)
+        return row
+
+    for target in kontor_targets(office, today):
+        await run(target)
+    board = queue.offices[0]
+    called = await queue_bench.prepare_board(port, database_url, board)
+    await run(Target("waiting-room display", f"/offices/{board.slug}/display", expect_text=tuple(called)))
+    await run(slots_target(setup, today, how.booking_connections))
+    pool = await seat_pool(port, setup, today)
+    print(f"  booking POST: {pool.size} free seats in {pool.slots} slots to book", flush=True)
+    if pool.size:
+        row = await run(booking_target(pool, how.booking_connections))
+        row["seat_pool"] = pool.summary()
+    else:
+        print("  warning: booking POST: no free seat to book; not measured", file=sys.stderr)
+    queue_rows = await queue_bench.queue_targets(
+        port,
+        database_url,
+        queue,
+        **measure,
+        hello_rps=hello_rps,
+        screens=how.screens,
+        rounds=how.rounds,
+        limit=how.limit,
+        screen_ports=screen_ports,
+        call_ports=call_ports,
+    )
+    rows.extend(queue_rows)
+
+
+async def sqlite_half(half: Half, how: Measure, hello_rps: float, placement: Placement) -> None:
+    today = date.today()
+    with tempfile.TemporaryDirectory(prefix="kontor-bench-") as name:
+        folder = Path(name)
+        url = sqlite_url(folder)
+        prepared = await prepare(url, today)
+        env = kontor_environment(url, folder)
+        half.info |= {"instances": 1}
+        with uvicorn_server(KONTOR_APP, env=env, cpu=placement.server_cpu) as port:
+            await measure_kontor(
+                url,
+                port,
+                prepared,
+                today,
+                how,
+                hello_rps,
+                rows=half.rows,
+                screen_ports=[port],
+                call_ports=[port],
             )
 
+
+async def postgres_half(
+    half: Half, server: PostgresServer, how: Measure, hello_rps: float, placement: Placement
+) -> None:
+    today = date.today()
+    half.info |= {"server": server.address, "from": server.variable, "instances": INSTANCES}
+    async with bench_database(server) as database:
+        half.info |= {"database": database.name, "server_version": database.server_version}
+        print(
+            f"PostgreSQL {database.server_version} at {server.address}: database {database.name}, "
+            f"{INSTANCES} kontor instances behind a round-robin balancer",
+            flush=True,
+        )
+        prepared = await prepare(database.url, today)
+        with tempfile.TemporaryDirectory(prefix="kontor-bench-pg-") as name:
+            folder = Path(name)
+            stats = folder / "balancer.json"
+            env = kontor_environment(database.url, folder)
+            with uvicorn_servers(KONTOR_APP, INSTANCES, env=env, cpu=placement.server_cpu) as ports:
+                half.info["instance_ports"] = ports
+                with balancer(ports, stats=stats, cpu=placement.client_cpu) as port:
+                    await measure_kontor(
+                        database.url,
+                        port,
+                        prepared,
+                        today,
+                        how,
+                        hello_rps,
+                        rows=half.rows,
+                        screen_ports=ports,
+                        call_ports=ports,
+                    )
+            if stats.exists():
+                half.info["balancer"] = json.loads(stats.read_text())
+
+
+async def run_half(half: Half, work) -> None:  # type: ignore[no-untyped-def]
+    """Run one half; a failure is recorded in it (and fails the run) instead of ending the run."""
+    print(f"\n{half.title}", flush=True)
+    started = time.monotonic()
+    try:
+        await work
+    except Exception as error:  # the other half and the results file are still worth having
+        half.error = f"{type(error).__name__}: {error}"
+        print(f"error: {half.title}: {half.error}", file=sys.stderr, flush=True)
+    half.info["wall_seconds"] = round(time.monotonic() - started, 1)
+    print(f"  {half.database}: {half.info['wall_seconds']:g} s in all", flush=True)
+    for row in half.rows:
+        row["database"] = half.database
+
+
+async def main(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    try:
+        server = configured_server()
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    if server is None and args.require_postgres:
+        print(
+            "error: --require-postgres: KONTOR_BENCH_POSTGRES_URL is not set (nor KONTOR_TEST_POSTGRES_URL)",
+            file=sys.stderr,
+        )
+        return 1
+    seconds = args.seconds or (3.0 if args.short else 15.0)
+    warmup = 1.0 if args.short else 3.0
+    how = Measure(
+        connections=args.connections,
+        booking_connections=args.booking_connections,
+        warmup=warmup,
+        seconds=seconds,
+        screens=args.screens,
+        rounds=args.screen_rounds or (20 if args.short else 100),
+    )
+    placement = pin_cpus()
+    mode = "short" if args.short else "full"
+    print(f"kontor benchmark ({mode}): {seconds:g} s per target after {warmup:g} s warm-up, "
+          f"{args.connections} connections ({args.booking_connections} for online booking), "
+          f"{os.cpu_count()} CPUs", flush=True)  # fmt: skip
+    print(f"placement: {placement.text}", flush=True)
+
+    measure = {"connections": how.connections, "warmup": how.warmup, "seconds": how.seconds}
+    with uvicorn_server(["hello:app", "--app-dir", "bench"], cpu=placement.server_cpu) as port:
+        hello = await run_target(Target("hello world", "/"), port, **measure)
+    hello["database"] = None
+    hello_rps = hello.get("requests_per_second") or 0.0
+
+    sqlite = Half(SQLITE, "SQLite, one kontor instance")
+    await run_half(sqlite, sqlite_half(sqlite, how, hello_rps, placement))
+    postgres = Half(POSTGRES, f"PostgreSQL, {INSTANCES} kontor instances behind a round-robin balancer")
+    if server is None:
+        postgres.run = False
+        postgres.reason = (
+            "PostgreSQL half not run: KONTOR_BENCH_POSTGRES_URL is not set (nor KONTOR_TEST_POSTGRES_URL)"
+        )
+        print(f"\n{postgres.reason}", flush=True)
+    else:
+        await run_half(postgres, postgres_half(postgres, server, how, hello_rps, placement))
+    halves = [sqlite, postgres]
+
+    print(f"\n== Baseline: hello world, one process ({placement.text.split(';')[0]})")
+    print_table([hello])
+    for half in halves:
+        half.print()
+    rows = [hello, *sqlite.rows, *postgres.rows]
     print()
-    print_table([row for row in rows if row.get("kind") != "latency"])
-    print()
-    print_latency([row for row in rows if row.get("kind") == "latency"])
     for row in rows:
         for note in (row.get("warning"), row.get("stopped_early")):
             if note:
-                print(f"note: {row['target']}: {note}")
+                print(f"note: {row['target']} ({row['database'] or 'baseline'}): {note}")
+    wall = round(time.monotonic() - started, 1)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "mode": "short" if args.short else "full",
+        "mode": mode,
         **measure,
-        "booking_connections": args.booking_connections,
+        "booking_connections": how.booking_connections,
         "booking_seats_per_slot": BOOKING_SEATS,
-        "screens": args.screens,
-        "pinning": pinning,
+        "screens": how.screens,
+        "screen_rounds": how.rounds,
+        "target_time_limit": how.limit,
+        "cpus": os.cpu_count(),
+        "placement": placement.as_json(),
+        "pinning": placement.text,
         "python": platform.python_version(),
         "machine": platform.machine(),
-        "cpus": os.cpu_count(),
+        "databases": {half.database: half.as_json() for half in halves},
+        "wall_seconds": wall,
         "results": rows,
     }
     RESULTS.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    print(f"\nwritten to {RESULTS}")
-    saturated = [row["target"] for row in rows if row.get("client_cpu", 0) > 0.95]
+    print(f"written to {RESULTS} after {wall:g} s")
+    saturated = [f"{row['target']} ({row['database']})" for row in rows if row.get("client_cpu", 0) > 0.95]
     if saturated:
         names = ", ".join(saturated)
         print(f"note: the load generator used a whole core for {names}; the server may be faster than shown")
@@ -286,8 +552,14 @@ async def main(args: argparse.Namespace) -> int:
     ]
     for row in broken:
         answer = row.get("statuses") or f"{row['probe_status']} {row.get('probe_detail', '')}"
-        print(f"error: {row['target']} answered {answer} {row.get('failures', '')}", file=sys.stderr)
-    return 1 if broken else 0
+        where = row["database"] or "baseline"
+        print(
+            f"error: {row['target']} ({where}) answered {answer} {row.get('failures', '')}", file=sys.stderr
+        )
+    failed = [half for half in halves if half.error]
+    for half in failed:
+        print(f"error: {half.title}: {half.error}", file=sys.stderr)
+    return 1 if broken or failed else 0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -301,6 +573,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--screens", type=int, default=20, help="waiting-room screens for commit-to-screen")
     parser.add_argument(
         "--screen-rounds", type=int, default=None, help="calls timed (default 20, short; 100)"
+    )
+    parser.add_argument(
+        "--require-postgres",
+        action="store_true",
+        help="fail when KONTOR_BENCH_POSTGRES_URL (or KONTOR_TEST_POSTGRES_URL) is not set (CI)",
     )
     return parser.parse_args(argv)
 
