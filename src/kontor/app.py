@@ -9,7 +9,7 @@ from advanced_alchemy.extensions.litestar import (
     SQLAlchemyAsyncConfig,
     SQLAlchemyPlugin,
 )
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.compression import CompressionConfig
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException
@@ -56,7 +56,9 @@ from kontor.web.errors import (
     database_error_handler,
     http_exception_handler,
     internal_error_handler,
+    out_of_range_handler,
 )
+from kontor.web.input_guard import input_guard
 from kontor.web.middleware import locale_middleware
 from kontor.web.ratelimit import booking_rate_limit
 from kontor.web.security import security_headers
@@ -132,29 +134,38 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     app = Litestar(
         route_handlers=[
-            *pages.ROUTES,
-            *offices_web.ROUTES,
+            # The JSON API (and the health checks) make up the OpenAPI schema; pages are not in it.
             *offices_api.ROUTES,
             *booking_api.ROUTES,
             *queue_api.ROUTES,
             *availability.ROUTES,
-            *booking_manage.ROUTES,
-            *booking_flow.ROUTES,
-            *accounts_web.ROUTES,
-            *accounts_admin_web.ROUTES,
-            *admin_web.ROUTES,
-            *desk_web.ROUTES,
-            *desk_tickets_web.ROUTES,
-            *ticket_web.ROUTES,
-            *counter_web.ROUTES,
-            *counter_actions.ROUTES,
-            *display_web.ROUTES,
-            *notify_web.ROUTES,
+            *pages.HEALTH_ROUTES,
+            Router(
+                path="/",
+                include_in_schema=False,
+                route_handlers=[
+                    *pages.ROUTES,
+                    *offices_web.ROUTES,
+                    *booking_manage.ROUTES,
+                    *booking_flow.ROUTES,
+                    *accounts_web.ROUTES,
+                    *accounts_admin_web.ROUTES,
+                    *admin_web.ROUTES,
+                    *desk_web.ROUTES,
+                    *desk_tickets_web.ROUTES,
+                    *ticket_web.ROUTES,
+                    *counter_web.ROUTES,
+                    *counter_actions.ROUTES,
+                    *display_web.ROUTES,
+                    *notify_web.ROUTES,
+                ],
+            ),
             create_static_files_router(path="/static", directories=[resource_dir("static")], name="static"),
         ],
         plugins=[SQLAlchemyPlugin(config=[read_db, write_db]), HTMXPlugin()],
         middleware=[
             locale_middleware,
+            input_guard,
             session_middleware,
             DefineMiddleware(KontorAuthenticationMiddleware, exclude=["^/static/", "^/schema"]),
             # After authentication, so signed-in staff can be told apart from the public.
@@ -174,6 +185,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={
             HTTPException: http_exception_handler,
             **dict.fromkeys(DATABASE_ERRORS, database_error_handler),
+            OverflowError: out_of_range_handler,
             500: internal_error_handler,
         },
         openapi_config=OpenAPIConfig(

@@ -21,6 +21,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(
             settings.database_url,
             connect_args={"timeout": 30},
+            hide_parameters=True,
             pool_size=settings.db_pool_size,
             max_overflow=10,
         )
@@ -29,7 +30,8 @@ def create_engine(settings: Settings) -> AsyncEngine:
     kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_size": settings.db_pool_size, "max_overflow": 10}
     if settings.database_url.endswith("nullpool"):
         kwargs = {"poolclass": NullPool}
-    return create_async_engine(settings.database_url, **kwargs)
+    # Statement parameters carry residents' names and contacts: never in an error message or log.
+    return create_async_engine(settings.database_url, hide_parameters=True, **kwargs)
 
 
 def writer(engine: AsyncEngine) -> AsyncEngine:

@@ -147,6 +147,8 @@ _UNREACHABLE = (
 def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """503 with ``Retry-After`` while the database is unreachable: clients and the proxy retry, and
     the app recovers by itself once it answers again (the pool checks connections before use)."""
+    if out_of_range(exc):
+        return out_of_range_handler(request, exc)
     if not database_unreachable(exc):
         return internal_error_handler(request, exc)
     _reader_locale(request)
@@ -173,3 +175,32 @@ def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 
 # Exceptions that mean "the database did not answer"; each goes to ``database_error_handler``.
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (sa_exc.DBAPIError, *_UNREACHABLE)
+
+
+def out_of_range(exc: BaseException) -> bool:
+    """A value no column or calendar can hold (a year past 9999, a number past 64 bits, text the
+    database refuses): the request's fault, not the server's."""
+    if isinstance(exc, OverflowError):
+        return True
+    return isinstance(exc, sa_exc.DataError) or (
+        isinstance(exc, sa_exc.DBAPIError) and str(getattr(exc.orig, "sqlstate", "") or "").startswith("22")
+    )
+
+
+def out_of_range_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """422: the safety net under the forms' and the API's own checks. Nothing was written: the
+    statement failed, and the request's transaction is rolled back."""
+    _reader_locale(request)
+    log.info("value out of range on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    if wants_json(request):
+        return Response(
+            {"status_code": 422, "detail": "A value in the request is out of range."},
+            status_code=422,
+            media_type=MediaType.JSON,
+        )
+    title, text = _messages()[400]
+    return Template(
+        template_name="errors/error.html",
+        context={"status": 422, "title": title, "text": text},
+        status_code=422,
+    )

@@ -112,4 +112,5 @@ def schema_head() -> str | None:
     return ScriptDirectory.from_config(alembic_config("")).get_current_head()
 
 
-ROUTES = [accessibility, choose_language, healthz, readyz]
+ROUTES = [accessibility, choose_language]
+HEALTH_ROUTES = [healthz, readyz]
