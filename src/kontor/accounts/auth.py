@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -67,7 +68,10 @@ async def _user_for_token(connection: ASGIConnection[Any, Any, Any, Any], token:
     if not user.active:
         return None
     if stale:  # a write at most every ten minutes per token, not on every request
-        async with connection.app.state.write_session_maker() as db, db.begin():
+        # On SQLite in the app's write line, as staff, rather than in SQLite's busy handler.
+        turns = connection.app.state.get("write_turns")
+        line = turns.turn(staff=True) if turns else contextlib.nullcontext()
+        async with line, connection.app.state.write_session_maker() as db, db.begin():
             await db.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()))
     return user
 

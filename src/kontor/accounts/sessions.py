@@ -23,6 +23,7 @@ from litestar.middleware.session.server_side import ServerSideSessionBackend, Se
 from litestar.types import Empty, Message, ScopeSession
 from litestar.utils.dataclass import extract_dataclass_items
 
+SESSION_COOKIE = "kontor_session"
 _LOADED = "kontor_session_loaded"
 
 

@@ -27,22 +27,28 @@ class StoredValue(Base):
 
 
 class DatabaseStore(NamespacedStore):
-    __slots__ = ("_session_maker", "_turns")
+    __slots__ = ("_read_session_maker", "_session_maker", "_turns")
 
     def __init__(
         self,
         session_maker: Callable[[], AsyncSession],
         namespace: str = "default",
         turns: WriteTurns | None = None,
+        read_session_maker: Callable[[], AsyncSession] | None = None,
     ) -> None:
         self.namespace = namespace
         self._session_maker = session_maker
+        # Reads need no writer's lock: on SQLite a writer's session begins IMMEDIATE and would wait
+        # for every write in progress just to read a staff member's session.
+        self._read_session_maker = read_session_maker or session_maker
         # On SQLite, writes wait in the app's write line (as staff: only signed-in users have sessions)
         # instead of in SQLite's busy handler behind a rush of bookings.
         self._turns = turns
 
     def with_namespace(self, namespace: str) -> DatabaseStore:
-        return DatabaseStore(self._session_maker, f"{self.namespace}_{namespace}", self._turns)
+        return DatabaseStore(
+            self._session_maker, f"{self.namespace}_{namespace}", self._turns, self._read_session_maker
+        )
 
     def _writing(self) -> contextlib.AbstractAsyncContextManager[None]:
         return self._turns.turn(staff=True) if self._turns else contextlib.nullcontext()
@@ -65,7 +71,7 @@ class DatabaseStore(NamespacedStore):
             await session.execute(stmt)
 
     async def get(self, key: str, renew_for: int | timedelta | None = None) -> bytes | None:
-        async with self._session_maker() as session:
+        async with self._read_session_maker() as session:
             row = await session.scalar(
                 select(StoredValue).where(StoredValue.namespace == self.namespace, StoredValue.key == key)
             )
@@ -108,7 +114,7 @@ class DatabaseStore(NamespacedStore):
         return await self.get(key) is not None
 
     async def expires_in(self, key: str) -> int | None:
-        async with self._session_maker() as session:
+        async with self._read_session_maker() as session:
             expires_at = await session.scalar(
                 select(StoredValue.expires_at).where(
                     StoredValue.namespace == self.namespace, StoredValue.key == key

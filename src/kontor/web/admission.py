@@ -23,11 +23,22 @@ from collections.abc import Callable
 from litestar.exceptions import HTTPException
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from kontor.accounts.sessions import SESSION_COOKIE
 from kontor.settings import Settings
 
 # Seconds a shed client is asked to wait before trying again.
 RETRY_AFTER = 2
 _NOT_COUNTED = re.compile(r"^/(?:static/|healthz$|readyz$)|/events$")
+
+
+_ADMITTED = "kontor_admitted"
+
+
+def _credentials(scope: Scope) -> bool:
+    for name, value in scope.get("headers") or []:
+        if name == b"authorization" or (name == b"cookie" and SESSION_COOKIE.encode() in value):
+            return True
+    return False
 
 
 class Overloaded(HTTPException):
@@ -102,11 +113,42 @@ class Admission:
                 self.running += 1
                 turn.set_result(None)
 
+    async def _admitted(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        if not await self.enter():
+            raise Overloaded(
+                detail="Many people are using kontor right now. Try again in a moment.",
+                headers={"Retry-After": str(RETRY_AFTER)},
+            )
+        scope.setdefault("state", {})[_ADMITTED] = True
+        try:
+            await app(scope, receive, send)
+        finally:
+            self.leave()
+
+    def door(self, app: ASGIApp) -> ASGIApp:
+        """Litestar middleware, before sessions and authentication: a request without any credential
+        (no session cookie, no Authorization header) is public for sure, and waits for its turn
+        before the app spends anything more on it."""
+
+        async def door(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http" or _NOT_COUNTED.search(scope["path"]) or _credentials(scope):
+                await app(scope, receive, send)
+                return
+            await self._admitted(app, scope, receive, send)
+
+        return door
+
     def middleware(self, app: ASGIApp) -> ASGIApp:
-        """Litestar middleware. Litestar builds a stack per route; all of them share this object."""
+        """Litestar middleware, after authentication: staff are counted (never held); a request that
+        carried a credential but turned out anonymous waits for its turn here. Litestar builds a stack
+        per route; all of them share this object."""
 
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http" or _NOT_COUNTED.search(scope["path"]):
+            if (
+                scope["type"] != "http"
+                or _NOT_COUNTED.search(scope["path"])
+                or scope.get("state", {}).get(_ADMITTED)
+            ):
                 await app(scope, receive, send)
                 return
             if scope.get("user"):
@@ -116,15 +158,7 @@ class Admission:
                 finally:
                     self.staff_leave()
                 return
-            if not await self.enter():
-                raise Overloaded(
-                    detail="Many people are using kontor right now. Try again in a moment.",
-                    headers={"Retry-After": str(RETRY_AFTER)},
-                )
-            try:
-                await app(scope, receive, send)
-            finally:
-                self.leave()
+            await self._admitted(app, scope, receive, send)
 
         return middleware
 
