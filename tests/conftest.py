@@ -14,6 +14,7 @@ import re
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -110,22 +111,33 @@ def postgres_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str 
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def database_url(
-    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, postgres_template: str | None
+@contextmanager
+def fresh_database(
+    kind: str, folder: Path, sqlite_template: Path, postgres_template: str | None, prefix: str = "kontor_t"
 ) -> Iterator[str]:
-    """A fresh, migrated, empty database of each kind."""
-    if request.param == "sqlite":
-        path = tmp_path / "kontor.db"
+    """A migrated, empty database of ``kind`` ("sqlite" or "postgres") while the block runs."""
+    if kind == "sqlite":
+        path = folder / "kontor.db"
         shutil.copyfile(sqlite_template, path)
         yield f"sqlite+aiosqlite:///{path}"
         return
     if postgres_template is None:
         _skip_or_fail("postgres", "KONTOR_TEST_POSTGRES_URL is not set")
-    name = f"kontor_t_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{postgres_template}"'))
-    yield _pg_url(name)
-    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    try:
+        yield _pg_url(name)
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, postgres_template: str | None
+) -> Iterator[str]:
+    """A fresh, migrated, empty database of each kind."""
+    with fresh_database(request.param, tmp_path, sqlite_template, postgres_template) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

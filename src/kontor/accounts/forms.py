@@ -35,6 +35,14 @@ def texts(form: Any, name: str) -> list[str]:
     return [value.strip() for value in form.getall(name, []) if isinstance(value, str) and value.strip()]
 
 
+def whole_number(value: str, digits: int = 9) -> int | None:
+    """An id as a form sends it: at most ``digits`` ASCII digits, so it fits the database's integers.
+    ``str.isdigit()`` is no test: it accepts ``"¹"``, which ``int()`` refuses."""
+    if not value or len(value) > digits or not (value.isascii() and value.isdecimal()):
+        return None
+    return int(value)
+
+
 def raw(form: Any, name: str, limit: int = 1024) -> str:
     """A password: taken as typed, spaces included."""
     value = form.get(name)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor.accounts import services
 from kontor.accounts.auth import current_user, requires_role
-from kontor.accounts.forms import Errors, error_for, text
+from kontor.accounts.forms import Errors, error_for, text, whole_number
 from kontor.accounts.models import ApiToken, Role, User
 from kontor.accounts.services import AccountError
 from kontor.audit.models import Channel
@@ -49,7 +49,8 @@ async def tokens(request: Request[Any, Any, Any], db_session: NamedDependency[As
 
 
 async def _token_owner(db: AsyncSession, user_id: str) -> User:
-    owner = await db.get(User, int(user_id)) if user_id.isdigit() else None
+    number = whole_number(user_id)
+    owner = await db.get(User, number) if number is not None else None
     if owner is None or not owner.active:
         raise AccountError(N_("Choose an active user for the token."), field="user")
     return owner

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, time
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from kontor.i18n import _
 
@@ -18,6 +18,8 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 TIME_PATTERN = re.compile(r"^(\d{1,2}):(\d{2})(?::00)?$")  # browsers may add ":00" seconds
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}$")
+# The longest IANA names are about 30 characters; ZoneInfo looks a name up as a file path.
+TIMEZONE_MAX_LENGTH = 64
 
 
 class FormError(ValueError):
@@ -135,9 +137,12 @@ class Form:
 
     def timezone(self, name: str) -> str:
         value = self.raw(name)
+        if not value or len(value) > TIMEZONE_MAX_LENGTH or not value.isascii():
+            self.error(name, _("Enter a time zone such as Europe/Stockholm."))
+            return value
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
+        except Exception:  # not only ZoneInfoNotFoundError: an odd name can fail as a file path too
             self.error(name, _("Enter a time zone such as Europe/Stockholm."))
         return value
 

@@ -17,7 +17,7 @@ from litestar import Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
-from litestar.exceptions import HTTPException, NotFoundException, ValidationException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from sqlalchemy import select
@@ -34,14 +34,40 @@ from kontor.booking.references import format_reference, normalize_reference
 from kontor.booking.visitor import BookingError
 from kontor.hours.services import current_time
 from kontor.i18n import _
-from kontor.offices.api import Slug, date_range, office_or_404, parse_date
+from kontor.offices.api import (
+    NOT_JSON,
+    RATE_LIMITED,
+    ApiOperation,
+    Slug,
+    answers,
+    date_range,
+    office_or_404,
+    parse_date,
+)
+from kontor.offices.schemas import FIRST_DAY, LAST_DAY
 from kontor.offices.services import bookable_offering
 from kontor.queue.api_access import json_only
 
-_PRIVATE = {"cache_control": CacheControlHeader(no_store=True), "tags": ["bookings"]}
+_PRIVATE = {
+    "cache_control": CacheControlHeader(no_store=True),
+    "tags": ["bookings"],
+    "operation_class": ApiOperation,
+}
 _STATUS = {"invalid": 422, "full": 409, "not_bookable": 409, "limit": 409, "not_found": 404}
 # Unknown reference, wrong token, or no right to see it: one answer, so none can be told apart.
 _NO_BOOKING = "No booking with this reference for this token."
+# The error answers of the operations, as the schema describes them.
+_UNKNOWN_BOOKING = {404: f"{_NO_BOOKING} Also for staff whose token does not reach the booking's office."}
+_UNKNOWN_OFFERING = {404: "No office has this slug, or no service has this code."}
+_FULL = "The slot is full or not offered (`extra.kind`: `full`, `not_bookable`)"
+_REFUSED_BOOKING = {
+    409: f"{_FULL}, or the contact already has as many upcoming visits of the service as one may (`limit`).",
+    422: "Invalid input; `extra.field` names it.",
+}
+_REFUSED_MOVE = {
+    409: f"{_FULL}; the booking is unchanged.",
+    422: "An invalid start (`extra.field` is `start`), or a booking that can no longer be changed.",
+}
 
 Db = NamedDependency[AsyncSession]
 Reference = Annotated[str, PathParameter(description="The booking's reference, e.g. ACDE-4779.")]
@@ -75,6 +101,17 @@ def _refused(error: BookingError) -> HTTPException:
         detail=_(error.message),
         extra={"kind": error.kind, "field": error.field},
     )
+
+
+def _in_calendar(start: datetime) -> datetime:
+    """422 for a start on a date outside those kontor takes, with a detail that says which."""
+    if not FIRST_DAY <= start.date() <= LAST_DAY:
+        raise HTTPException(
+            status_code=422,
+            detail=f"'start' must be between {FIRST_DAY} and {LAST_DAY}.",
+            extra={"kind": "invalid", "field": "start"},
+        )
+    return start
 
 
 def _channel(user: User | None) -> tuple[Channel, User | str]:
@@ -116,9 +153,10 @@ def _booking_out(booking: Booking) -> schemas.Booking:
     description=(
         "Bookable starts whose local date is from `from` to `to` (both inclusive, at most 366 days), "
         "with the seats left; full slots are left out. 404 when the office is unknown or does not "
-        "take bookings for the service."
+        "take bookings for the service; 400 for a date that is not YYYY-MM-DD between 2000-01-01 and "
+        "2199-12-31, a reversed range or one longer than 366 days."
     ),
-    raises=[NotFoundException, ValidationException],
+    responses=answers({404: "No office has this slug, or it takes no bookings for the service."}),
     **_PRIVATE,
 )
 async def list_slots(
@@ -178,6 +216,7 @@ async def list_slots(
     ),
     guards=[_json_body],
     status_code=201,
+    responses=answers(_REFUSED_BOOKING, _UNKNOWN_OFFERING, NOT_JSON, RATE_LIMITED),
     **_PRIVATE,
 )
 async def create_booking(
@@ -189,7 +228,7 @@ async def create_booking(
             db_write,
             office_slug=data.office,
             service_code=data.service,
-            start=data.start,
+            start=_in_calendar(data.start),
             name=data.name,
             email=data.email,
             phone=data.phone,
@@ -240,7 +279,7 @@ async def _booking_or_404(
     name="api_booking",
     summary="One booking",
     description="For the holder of the booking's token (X-Booking-Token) or staff with a bearer token.",
-    raises=[NotFoundException],
+    responses=answers(_UNKNOWN_BOOKING),
     **_PRIVATE,
 )
 async def get_booking(
@@ -256,7 +295,12 @@ async def get_booking(
     description="Frees the seat. Cancelling twice changes nothing; 422 once the visit has begun.",
     guards=[json_only],
     status_code=200,
-    raises=[NotFoundException],
+    responses=answers(
+        _UNKNOWN_BOOKING,
+        {422: "The visit has begun or taken place: it can no longer be cancelled."},
+        NOT_JSON,
+        RATE_LIMITED,
+    ),
     **_PRIVATE,
 )
 async def cancel_booking(
@@ -283,7 +327,7 @@ async def cancel_booking(
     description="409 when the new slot is full or not offered; the booking is then unchanged.",
     guards=[_json_body],
     status_code=200,
-    raises=[NotFoundException],
+    responses=answers(_UNKNOWN_BOOKING, _REFUSED_MOVE, NOT_JSON, RATE_LIMITED),
     **_PRIVATE,
 )
 async def reschedule_booking(
@@ -297,8 +341,9 @@ async def reschedule_booking(
     channel, actor = _channel(_api_user(request))
     now, before = current_time(request.app.state), booking.starts_at
     try:
+        start = _in_calendar(data.start)
         booking = await services.reschedule(
-            db_write, booking, data.start, channel=channel, actor=actor, now=now, rules=_rules(request)
+            db_write, booking, start, channel=channel, actor=actor, now=now, rules=_rules(request)
         )
     except BookingError as error:
         raise _refused(error) from None

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from litestar import Request, get
 from litestar.datastructures import CacheControlHeader
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException, ValidationException
+from litestar.exceptions import NotFoundException
 from litestar.params import QueryParameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +24,7 @@ from kontor.booking import schemas, services
 from kontor.booking.seats import local_days, taken_seats_at
 from kontor.booking.slots import free_slots
 from kontor.hours.services import current_time
-from kontor.offices.api import MAX_RANGE_DAYS, parse_date
+from kontor.offices.api import MAX_RANGE_DAYS, ApiOperation, answers, parse_date
 from kontor.offices.directory import OfficeDirectory
 from kontor.offices.models import District, Office, OfficeService, Service
 from kontor.offices.services import bookable_offering
@@ -161,11 +161,13 @@ async def earliest_slots(
     description=(
         "The `limit` earliest bookable starts of the service from `from` to the end of its booking "
         "horizon, across every office that takes bookings for it (or only a district's offices), "
-        "sorted by start and then office name. 404 when the service or the district is unknown."
+        "sorted by start and then office name. 404 when the service or the district is unknown; 400 "
+        "for a `from` that is not YYYY-MM-DD between 2000-01-01 and 2199-12-31, or a `limit` out of range."
     ),
-    raises=[NotFoundException, ValidationException],
+    responses=answers({404: "No service has this code, or no district has this slug."}),
     cache_control=CacheControlHeader(no_store=True),
     tags=["bookings"],
+    operation_class=ApiOperation,
 )
 async def list_availability(
     request: Request[Any, Any, Any],

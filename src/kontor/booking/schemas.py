@@ -27,7 +27,10 @@ class Slot(Struct):
 class NewBooking(Struct):
     office: Annotated[str, Meta(description="The office's slug.")]
     service: Annotated[str, Meta(description="The service's code.")]
-    start: Annotated[dt.datetime, Meta(description="A slot's start from the slots API, with its offset.")]
+    start: Annotated[
+        dt.datetime,
+        Meta(description="A slot's start from the slots API, with its offset; 422 unless in 2000–2199."),
+    ]
     name: str
     email: str | None = None
     phone: Annotated[str | None, Meta(description="An e-mail address or a phone number is required.")] = None
@@ -38,7 +41,9 @@ class NewBooking(Struct):
 
 
 class Reschedule(Struct):
-    start: Annotated[dt.datetime, Meta(description="The new slot's start, with its offset.")]
+    start: Annotated[
+        dt.datetime, Meta(description="The new slot's start, with its offset; 422 unless in 2000–2199.")
+    ]
 
 
 class BookingCreated(Struct):

@@ -40,6 +40,7 @@ from kontor.booking.seats import in_savepoint, take_seat, taken_seats, taken_sea
 from kontor.booking.visitor import BookingError, Visitor, check_visitor
 from kontor.i18n import N_
 from kontor.offices.models import Office, OfficeService
+from kontor.offices.schemas import FIRST_DAY, LAST_DAY
 
 __all__ = [
     "BookingError",
@@ -64,8 +65,12 @@ def by_resident(channel: Channel, actor: User | str) -> bool:
 
 
 def aware(start: datetime) -> datetime:
+    """``start`` in UTC. A time without an offset, or on a date outside those kontor takes, is no
+    slot's start: near the calendar's ends, moving it to UTC would overflow."""
     if start.tzinfo is None or start.utcoffset() is None:
         raise BookingError("invalid", N_("Choose a time."), "start")
+    if not FIRST_DAY <= start.date() <= LAST_DAY:
+        raise BookingError("invalid", N_("Choose one of the free times."), "start")
     return start.astimezone(UTC)
 
 

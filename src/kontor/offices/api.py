@@ -1,10 +1,16 @@
 """The public offices API: offices with their services and whether they are open, and opening hours.
 
 Public and the same for everyone in one language, so responses may be cached for a minute.
+
+Also what every operation of the JSON API shares: the dates it takes (:func:`parse_date`,
+:func:`date_range`) and the description of its errors in the OpenAPI schema (:func:`answers`,
+:class:`ApiOperation`), so that the schema lists every status an operation can answer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -13,6 +19,8 @@ from litestar import Request, get
 from litestar.datastructures import CacheControlHeader, ResponseHeader
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +35,75 @@ from kontor.offices.services import offerings, offers
 MAX_RANGE_DAYS = 366
 DEFAULT_RANGE_DAYS = 14
 
+
+def error(description: str) -> ResponseSpec:
+    """A documented error answer: kontor's error body (see ``kontor.web.errors``)."""
+    return ResponseSpec(schemas.ErrorBody, description=description, generate_examples=False)
+
+
+# What any operation can answer, whatever it does. 400: a parameter or body that cannot be read,
+# or a NUL character anywhere in the query or body. 401: an Authorization header that is not a
+# known bearer token (the public operations need none, but refuse a wrong one). 503: public
+# requests shed under a rush (admission control), or the database not answering.
+_COMMON: dict[int, ResponseSpec] = {
+    400: ResponseSpec(
+        schemas.BadRequestBody, description="The request could not be read.", generate_examples=False
+    ),
+    401: error("The bearer token sent is malformed, unknown or revoked."),
+    503: error("Too busy, or the database is not answering: try again after `Retry-After` seconds."),
+}
+# Booking writes without a staff token are rate-limited per client address.
+RATE_LIMITED = {429: "Too many booking requests from this address: wait `Retry-After` seconds."}
+NO_OFFICE = {404: "No office has this slug."}
+NOT_JSON = {415: "The body is not `application/json`."}
+
+
+def answers(*groups: Mapping[int, str | ResponseSpec]) -> dict[int, ResponseSpec]:
+    """The error answers of an operation: those every operation can give, then ``groups`` in order.
+    A description alone stands for kontor's error body."""
+    found = dict(_COMMON)
+    for group in groups:
+        found.update({status: error(it) if isinstance(it, str) else it for status, it in group.items()})
+    return found
+
+
+_RETRY_AFTER = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.INTEGER, minimum=1),
+    description="Seconds to wait before trying again.",
+    required=True,
+)
+_WWW_AUTHENTICATE = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.STRING),
+    description="`Bearer`, when the operation needs a token and none was sent.",
+)
+_HEADERS = {
+    "401": {"WWW-Authenticate": _WWW_AUTHENTICATE},
+    "429": {"Retry-After": _RETRY_AFTER},
+    "503": {"Retry-After": _RETRY_AFTER},
+}
+
+
+@dataclass
+class ApiOperation(Operation):
+    """An operation of the JSON API, with the headers of its error answers, which a ResponseSpec
+    cannot describe: ``Retry-After`` on 429 and 503, ``WWW-Authenticate`` on 401."""
+
+    def __post_init__(self) -> None:
+        for status, response in (self.responses or {}).items():
+            if status in _HEADERS and isinstance(response, OpenAPIResponse):
+                response.headers = {**(response.headers or {}), **_HEADERS[status]}
+
+
+@dataclass
+class OptionalBodyOperation(ApiOperation):
+    """An operation whose JSON body may be left out (Litestar marks every body as required)."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.request_body, RequestBody):
+            self.request_body.required = False
+
+
 _PUBLIC = {
     "cache_control": CacheControlHeader(public=True, max_age=60),
     # Names and notes follow the reader's language, chosen by header, cookie or ?lang=.
@@ -34,6 +111,7 @@ _PUBLIC = {
         ResponseHeader(name="Vary", value="Accept-Language, Cookie", documentation_only=False)
     ],
     "tags": ["offices"],
+    "operation_class": ApiOperation,
 }
 
 Db = NamedDependency[AsyncSession]
@@ -79,6 +157,7 @@ def _around(now: datetime) -> tuple[date, date]:
     name="api_offices",
     summary="List the offices",
     description="Every active office with its district, address, services and whether it is open now.",
+    responses=answers(),
     **_PUBLIC,
 )
 async def list_offices(
@@ -109,7 +188,7 @@ async def office_or_404(request: Request[Any, Any, Any], db: AsyncSession, slug:
     name="api_office",
     summary="One office",
     description="The office's district, address, services and whether it is open now.",
-    raises=[NotFoundException],
+    responses=answers(NO_OFFICE),
     **_PUBLIC,
 )
 async def get_office(request: Request[Any, Any, Any], db_session: Db, slug: Slug) -> schemas.Office:
@@ -120,12 +199,18 @@ async def get_office(request: Request[Any, Any, Any], db_session: Db, slug: Slug
 
 
 def parse_date(name: str, value: str | None) -> date | None:
+    """A date parameter (empty: not given); 400 unless YYYY-MM-DD between FIRST_DAY and LAST_DAY."""
     if value is None or value == "":
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ValidationException(f"'{name}' must be a date in the form YYYY-MM-DD, got {value!r}.") from None
+    if not schemas.FIRST_DAY <= day <= schemas.LAST_DAY:
+        raise ValidationException(
+            f"'{name}' must be between {schemas.FIRST_DAY} and {schemas.LAST_DAY}, got {value!r}."
+        )
+    return day
 
 
 def date_range(first: date | None, last: date | None, today: date) -> tuple[date, date]:
@@ -162,9 +247,10 @@ def _day_out(day: DayHours) -> schemas.DayHours:
     description=(
         "One entry per date from `from` to `to` (both inclusive, at most 366 days), closed days "
         "included. Times are local to the office's time zone. Holidays are closed unless the "
-        "office has entered special hours."
+        "office has entered special hours. 400 for a date that is not YYYY-MM-DD between 2000-01-01 "
+        "and 2199-12-31, a reversed range or one longer than 366 days."
     ),
-    raises=[NotFoundException, ValidationException],
+    responses=answers(NO_OFFICE),
     **_PUBLIC,
 )
 async def get_office_hours(

@@ -1,12 +1,19 @@
-"""What the offices API returns (msgspec Structs, which Litestar also turns into the OpenAPI schema)."""
+"""What the offices API returns (msgspec Structs, which Litestar also turns into the OpenAPI schema),
+and what every part of the JSON API shares: the dates it takes and the body of its errors."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta, Struct
+
+# The dates the API and the booking forms take, both inclusive: wide around any real opening hours
+# or visit, and far from the calendar's ends (years 1 and 9999), past which moving a time from one
+# zone to another overflows.
+FIRST_DAY = dt.date(2000, 1, 1)
+LAST_DAY = dt.date(2199, 12, 31)
 
 HoursKindName = Literal["drop_in", "appointment"]
 DayStatusName = Literal["regular", "holiday", "closed", "special"]
@@ -66,3 +73,43 @@ class DayHours(Struct):
         DayStatusName,
         Meta(description="regular: weekly hours; holiday; closed: a closure; special: special hours."),
     ]
+
+
+class ErrorExtra(Struct):
+    """What a program needs to react to a refusal; absent when the detail says all."""
+
+    kind: Annotated[
+        str | None,
+        Meta(
+            description=(
+                "Why, for programs: e.g. invalid, full, not_bookable, limit, not_found (bookings); "
+                "office_closed, not_waiting, unknown_service, refused (queues)."
+            )
+        ),
+    ] = None
+    field: Annotated[str | None, Meta(description="The request's field at fault, if one is.")] = None
+
+
+class ErrorBody(Struct):
+    """An error; nothing was changed."""
+
+    status_code: int
+    detail: Annotated[str, Meta(description="For people; refusals in the language the request asked for.")]
+    extra: ErrorExtra | None = None
+
+
+class InvalidValue(Struct):
+    message: str
+    key: Annotated[str | None, Meta(description="The parameter or body field at fault.")] = None
+    source: Annotated[str | None, Meta(description="Where it was sent: path, query, header or body.")] = None
+
+
+class BadRequestBody(Struct):
+    """A request that could not be read: a parameter or body of the wrong form, a date outside
+    2000-01-01 – 2199-12-31, a NUL character in the query or the body."""
+
+    status_code: int
+    detail: str
+    extra: Annotated[
+        list[InvalidValue] | dict[str, Any] | None, Meta(description="Each value that was wrong, if known.")
+    ] = None

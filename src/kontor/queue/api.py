@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from litestar import Request, Response, get, post
 from litestar.datastructures import CacheControlHeader, ResponseHeader
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import NotFoundException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter
 from sqlalchemy import select
@@ -25,7 +25,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kontor.audit.models import Channel
 from kontor.hours.services import current_time, status_window
 from kontor.i18n import _, current_locale
-from kontor.offices.api import Slug, office_or_404
+from kontor.offices.api import (
+    NO_OFFICE,
+    NOT_JSON,
+    ApiOperation,
+    OptionalBodyOperation,
+    Slug,
+    answers,
+    office_or_404,
+)
 from kontor.offices.models import Counter, Office
 from kontor.offices.services import offerings
 from kontor.queue import counter as counters
@@ -43,11 +51,13 @@ _PUBLIC = {
         ResponseHeader(name="Vary", value="Accept-Language, Cookie", documentation_only=False)
     ],
     "tags": ["queue"],
+    "operation_class": ApiOperation,
 }
-_CLOSED = ResponseSpec(schemas.Refusal, description="The office is closed now.", generate_examples=False)
-_INVALID = ResponseSpec(
-    schemas.Refusal, description="A service or language the office does not take.", generate_examples=False
-)
+# The error answers of the staff operations, as the schema describes them.
+_STAFF_ONLY = {
+    401: "No bearer token was sent, or it is malformed, unknown or revoked.",
+    403: "The token's user does not run this office's queue.",
+}
 
 Db = NamedDependency[AsyncSession]
 CounterNumber = Annotated[int, PathParameter(description="The counter's number within the office: 1, 2, …")]
@@ -91,8 +101,16 @@ def _language(office: Office, language: str | None) -> str | None:
     ),
     guards=[json_only],
     status_code=201,
-    raises=[NotAuthorizedException, PermissionDeniedException, NotFoundException],
-    responses={409: _CLOSED, 422: _INVALID},
+    responses=answers(
+        _STAFF_ONLY,
+        NO_OFFICE,
+        {
+            409: "The office is closed now (`extra.kind` is `office_closed`).",
+            422: "A service the office takes no walk-ins for, or a language it does not serve in.",
+        },
+        NOT_JSON,
+    ),
+    operation_class=ApiOperation,
     **_PRIVATE,
 )
 async def issue_ticket(
@@ -142,7 +160,8 @@ async def issue_ticket(
         "Public, for the ticket's holder: its status, place in line and estimated wait while it waits, "
         "and its counter once called. 404 when no ticket has this token."
     ),
-    raises=[NotFoundException],
+    responses=answers({404: "No ticket has this token."}),
+    operation_class=ApiOperation,
     **_PRIVATE,
 )
 async def get_ticket(request: Request[Any, Any, Any], db_session: Db, token: TicketToken) -> schemas.Ticket:
@@ -214,11 +233,18 @@ def _services_to_call(
     ),
     guards=[json_only],
     status_code=200,
-    raises=[NotAuthorizedException, PermissionDeniedException, NotFoundException],
-    responses={
-        204: ResponseSpec(data_container=None, description="No one waits for these services."),
-        422: _INVALID,
-    },
+    responses=answers(
+        {204: ResponseSpec(data_container=None, description="No one waits for these services.")},
+        _STAFF_ONLY,
+        {
+            404: "No office has this slug, or it has no active counter with this number.",
+            409: "The ticket could not be called (`extra.kind`), e.g. another counter called it first.",
+            422: "A service the office does not offer, or an empty list of services.",
+        },
+        NOT_JSON,
+    ),
+    # The body is optional: without one, the counter calls from its shift's services.
+    operation_class=OptionalBodyOperation,
     **_PRIVATE,
 )
 async def call_next(
@@ -267,7 +293,7 @@ async def call_next(
         "Public and without personal data: per walk-in service the tickets waiting, the counters "
         "serving it and the estimated wait for someone arriving now; the latest calls of the day."
     ),
-    raises=[NotFoundException],
+    responses=answers(NO_OFFICE),
     **_PUBLIC,
 )
 async def get_queue(request: Request[Any, Any, Any], db_session: Db, slug: Slug) -> schemas.Queue:

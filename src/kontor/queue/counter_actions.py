@@ -77,11 +77,19 @@ def _go(request: Request[Any, Any, Any], url: str) -> Answer:
     return Redirect(url, status_code=303)
 
 
-def _number(form: FormMultiDict, name: str = "counter") -> int | None:
-    value = form.get(name)
-    if not isinstance(value, str) or not value.strip().isdigit() or len(value.strip()) > 6:
+def _whole(value: object, digits: int) -> int | None:
+    """A number of at most ``digits`` ASCII digits; anything else (``"¹"``, which ``isdigit()``
+    accepts and ``int()`` refuses, other scripts' digits, signs) is no number."""
+    if not isinstance(value, str):
         return None
-    return int(value.strip())
+    value = value.strip()
+    if not value or len(value) > digits or not (value.isascii() and value.isdecimal()):
+        return None
+    return int(value)
+
+
+def _number(form: FormMultiDict, name: str = "counter") -> int | None:
+    return _whole(form.get(name), 6)
 
 
 async def _station(request: Request[Any, Any, Any], db: AsyncSession, slug: str) -> Station | Answer:
@@ -160,9 +168,8 @@ async def open_counter(request: Request[Any, Any, Any], db_write: Db, slug: From
     counters = await office_counters(db_write, office)
     counter = counter_numbered(counters, _number(form))
     offered = {service.id for service in walk_in_services(office)}
-    chosen = {
-        int(value) for value in form.getall("services", []) if isinstance(value, str) and value.isdigit()
-    }
+    # Ids of the database's 32-bit integers; whatever is not one matches no service.
+    chosen = {number for value in form.getall("services", []) if (number := _whole(value, 9)) is not None}
     errors: dict[str, str] = {}
     if counter is None:
         errors["counter"] = _("Choose your counter.")

@@ -123,16 +123,3 @@ class Queue(Struct):
         list[NowServing],
         Meta(description="Tickets at a counter now (called, not yet finished), latest call first."),
     ]
-
-
-class RefusalExtra(Struct):
-    kind: Annotated[str, Meta(description="office_closed, not_waiting, unknown_service, invalid or refused.")]
-    field: str | None = None
-
-
-class Refusal(Struct):
-    """Why a queue action was not done; nothing was written."""
-
-    status_code: int
-    detail: Annotated[str, Meta(description="For people, in the language the request asked for.")]
-    extra: RefusalExtra
