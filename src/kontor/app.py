@@ -65,6 +65,15 @@ from kontor.web.security import security_headers
 from kontor.web.templating import build_environment
 
 
+class _DatabaseConfig(SQLAlchemyAsyncConfig):
+    """The two configs of an app are given distinct keys here. The library keeps a process-wide
+    registry of keys that never shrinks and renames a key it has seen, recursively: every app built
+    in one process (tests build hundreds) would get a longer search, until Python's recursion limit."""
+
+    def _ensure_unique(self, registry_name: str, key: str, new_key: str | None = None, _iter: int = 0) -> str:
+        return new_key if new_key is not None else key
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
     engine = create_engine(settings)
@@ -79,15 +88,18 @@ def create_app(settings: Settings | None = None) -> Litestar:
     session_config = AsyncSessionConfig(expire_on_commit=False)
     # "autocommit_include_redirects" builds the commit/close hook for each config's own scope key; a
     # hook made beforehand looks for the default key, which a second config (or app) never gets.
-    read_db = SQLAlchemyAsyncConfig(
+    read_db = _DatabaseConfig(
         engine_instance=engine,
         session_config=session_config,
         before_send_handler="autocommit_include_redirects",
         session_dependency_key="db_session",
         engine_dependency_key="db_engine",
+        engine_app_state_key="db_engine",
+        session_maker_app_state_key="db_session_maker",
+        session_scope_key="_kontor_db_session",
     )
     # Handlers that change data ask for ``db_write``: on SQLite its transactions begin IMMEDIATE.
-    write_db = SQLAlchemyAsyncConfig(
+    write_db = _DatabaseConfig(
         engine_instance=write_engine,
         session_config=session_config,
         before_send_handler="autocommit_include_redirects",
@@ -95,6 +107,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         engine_dependency_key="db_write_engine",
         engine_app_state_key="db_write_engine",
         session_maker_app_state_key="db_write_session_maker",
+        session_scope_key="_kontor_db_write_session",
     )
 
     # Sheds public requests beyond what this process can serve quickly; staff are never held back.
