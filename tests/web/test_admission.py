@@ -212,3 +212,30 @@ async def test_admission_tells_the_write_line_when_the_last_staff_request_is_don
     assert not public.done()
     admission.staff_leave()
     await asyncio.wait_for(public, 1)
+
+
+async def test_a_public_writer_is_not_starved_by_a_stream_of_staff_writers() -> None:
+    """Staff go first, but a public writer that has waited long enough goes next, whoever waits."""
+    turns = WriteTurns(lambda: True, public_max_wait=0.05)
+    await turns.acquire(staff=True)
+    public = asyncio.create_task(turns.acquire(staff=False))
+    staff = [asyncio.create_task(turns.acquire(staff=True)) for _ in range(3)]
+    await _settle()
+    turns.release()  # the public writer has not waited long yet: a staff writer goes
+    await _settle()
+    assert not public.done()
+    await asyncio.sleep(0.06)
+    turns.release()
+    await asyncio.wait_for(public, 1)
+    assert sum(task.done() for task in staff) == 1
+    for task in staff:
+        task.cancel()
+
+
+async def test_a_held_back_public_writer_gets_the_free_line_when_its_wait_is_up() -> None:
+    turns = WriteTurns(lambda: True, public_max_wait=0.05)  # staff are always being served
+    public = asyncio.create_task(turns.acquire(staff=False))
+    await _settle()
+    assert not public.done()
+    await asyncio.wait_for(public, 1)  # nothing released or left: the timer handed the line on
+    assert turns.busy

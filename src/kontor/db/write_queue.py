@@ -37,18 +37,27 @@ class WriteTurns:
     the public: a front desk issuing a ticket does not wait behind a rush of online bookings. While
     ``staff_busy()`` says staff requests are being served, waiting public writers are held back
     altogether, so a staff page does not share the process with a stream of bookings; ``wake()``
-    hands the turn on once they are done."""
+    hands the turn on once they are done. Priority never starves the public: a public writer that
+    has waited ``public_max_wait`` seconds goes next, whoever else waits."""
 
-    def __init__(self, staff_busy: Callable[[], bool] = lambda: False) -> None:
+    def __init__(self, staff_busy: Callable[[], bool] = lambda: False, public_max_wait: float = 0.1) -> None:
         self.staff_busy = staff_busy
+        self.public_max_wait = public_max_wait
         self.busy = False
         self._staff: deque[asyncio.Future[None]] = deque()
         self._public: deque[asyncio.Future[None]] = deque()
+        self._since: dict[asyncio.Future[None], float] = {}
 
     async def acquire(self, staff: bool) -> None:
-        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[None] = loop.create_future()
         line = self._staff if staff else self._public
         line.append(turn)
+        if not staff:
+            self._since[turn] = loop.time()
+            # Held back while staff are served: come back when the wait is up, in case nothing else
+            # hands the turn on before then.
+            loop.call_later(self.public_max_wait, self.wake)
         self.wake()
         try:
             await turn
@@ -58,6 +67,8 @@ class WriteTurns:
             elif turn in line:
                 line.remove(turn)
             raise
+        finally:
+            self._since.pop(turn, None)
 
     def release(self) -> None:
         self.busy = False
@@ -82,7 +93,12 @@ class WriteTurns:
         """Give the free turn to the next writer that may have it."""
         if self.busy:
             return
-        lines = (self._staff,) if self.staff_busy() else (self._staff, self._public)
+        if self._public and self._overdue(self._public[0]):
+            lines: tuple[deque[asyncio.Future[None]], ...] = (self._public, self._staff)
+        elif self.staff_busy():
+            lines = (self._staff,)
+        else:
+            lines = (self._staff, self._public)
         for line in lines:
             while line:
                 turn = line.popleft()
@@ -90,6 +106,10 @@ class WriteTurns:
                     self.busy = True
                     turn.set_result(None)
                     return
+
+    def _overdue(self, turn: asyncio.Future[None]) -> bool:
+        since = self._since.get(turn)
+        return since is not None and asyncio.get_running_loop().time() - since >= self.public_max_wait
 
 
 def sqlite_write_queue(turns: WriteTurns) -> Any:
