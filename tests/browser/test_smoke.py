@@ -45,7 +45,8 @@ def assert_accessible(page: Any, label: str) -> None:
 
 def _choose_language(page: Any, code: str) -> None:
     page.locator(f"a[hreflang='{code}']").first.click()
-    page.wait_for_function(f"document.documentElement.lang === '{code}'")
+    # Functions, not expression strings: the page's CSP forbids eval, which polling an expression uses.
+    page.wait_for_function(f"() => document.documentElement.lang === '{code}'")
 
 
 # -- axe-core on the public pages ---------------------------------------------------------------
@@ -78,7 +79,7 @@ def test_skip_link_is_the_first_tab_stop_and_moves_focus_to_main(page):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.getAttribute('href')") == "#main"
     page.keyboard.press("Enter")
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'main'")
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'main'")
 
 
 def test_service_filter_updates_the_office_list_in_place(page, live_site: LiveSite):
@@ -99,7 +100,9 @@ def test_service_filter_updates_the_office_list_in_place(page, live_site: LiveSi
 
     page.locator("#office-service").select_option(code)
 
-    page.wait_for_function(f"({OFFICE_LINKS_JS})().join() === {','.join(expected[code])!r}", timeout=5_000)
+    page.wait_for_function(
+        f"() => ({OFFICE_LINKS_JS})().join() === {','.join(expected[code])!r}", timeout=5_000
+    )
     assert page.evaluate("window.kontorSamePage === true"), "the filter reloaded the page instead of htmx"
     page.wait_for_url(re.compile(rf"[?&]service={re.escape(code)}"))  # the filtered list has its own URL
 
