@@ -42,15 +42,17 @@ EVENT_TIMEOUT = 10.0
 LOGIN_MAX_FAILURES = 2
 ADDRESS_LIMIT = 4 * LOGIN_MAX_FAILURES
 # The proxy is the only peer the instances believe about forwarded addresses. Each instance serves
-# one public request at a time (the others wait up to the default 500 ms for a turn), so a modest
+# one public request at a time (the others wait up to 50 ms for a turn), so a modest
 # rush is enough to make it shed; requests one after another are never shed.
 SERVER_ENV = {
     "KONTOR_FORWARDED_ALLOW_IPS": "127.0.0.1",
     "KONTOR_LOGIN_MAX_FAILURES": str(LOGIN_MAX_FAILURES),
     "KONTOR_PUBLIC_CONCURRENCY": "1",
+    "KONTOR_PUBLIC_QUEUE_MS": "50",
 }
 # Residents arriving at once: far more than the two instances let in or wait (1 + 4 each).
 RUSH = 40
+RUSH_ROUNDS = 5
 # The upstream's fail_timeout in deploy/nginx.conf, and time to spare, for a restarted instance to
 # be sent requests again.
 BACK_IN_ROTATION = 10 + 15
@@ -224,10 +226,16 @@ def test_pages_api_and_screens_work_through_the_proxy_on_both_instances(city_set
     # More residents at once than the instances let in: those turned away get kontor's 503 with
     # Retry-After, and the proxy does not take a shedding instance for a broken one: right after,
     # residents and staff are served as before (no 502 "no live upstreams").
-    answers = asyncio.run(rush())
-    shed = Counter(response.status_code for response in answers)
-    assert set(shed) <= {200, 503} and shed[503] > 0, shed
-    assert all(int(answer.headers["retry-after"]) > 0 for answer in answers if answer.status_code == 503)
+    # How many arrive at the same moment depends on the machine; a few rounds make sure one overlaps.
+    shed: Counter[int] = Counter()
+    for _ in range(RUSH_ROUNDS):
+        answers = asyncio.run(rush())
+        shed += Counter(response.status_code for response in answers)
+        assert set(shed) <= {200, 503}, shed
+        assert all(int(answer.headers["retry-after"]) > 0 for answer in answers if answer.status_code == 503)
+        if shed[503]:
+            break
+    assert shed[503] > 0, f"no rush of {RUSH} was shed in {RUSH_ROUNDS} rounds: {shed}"
     staff = bearer(city_setup.token)
     with _client(city_setup) as client:
         for _ in range(4):

@@ -46,7 +46,7 @@ class Overloaded(HTTPException):
 
 
 class Admission:
-    """Turns for public requests: ``limit`` at once, ``limit // 4`` (at least one) while staff are
+    """Turns for public requests: ``limit`` at once, ``limit // 8`` (at least one) while staff are
     being served; up to ``4 × limit`` wait at most ``wait`` seconds for a turn, first come first served."""
 
     def __init__(self, limit: int, wait: float) -> None:
@@ -61,7 +61,7 @@ class Admission:
 
     @property
     def _room(self) -> int:
-        return (max(1, self.limit // 4) if self.staff else self.limit) - self.running
+        return (max(1, self.limit // 8) if self.staff else self.limit) - self.running
 
     async def enter(self) -> bool:
         """Take a turn; False when none came in time (the caller sheds the request)."""
