@@ -24,13 +24,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from kontor.accounts.models import User
 from kontor.accounts.services import create_api_token
 from kontor.audit.models import Channel
 from kontor.hours.models import Closure, ClosureInterval
-from kontor.offices.models import Office, OfficeService, Service
+from kontor.offices.models import Office
 from kontor.settings import Settings
 from tests.conftest import run_with_engine
 from tests.processes import KontorServer
@@ -79,21 +79,6 @@ def make_api_token(settings: Settings, username: str = "staff") -> str:
         return secret
 
     return run_with_engine(settings, work)  # type: ignore[return-value]
-
-
-def set_seats(settings: Settings, seats: int, slug: str = "kista", service: str = "eservice") -> None:
-    """Give every slot of ``service`` at ``slug`` ``seats`` seats."""
-
-    async def work(db) -> None:  # type: ignore[no-untyped-def]
-        office_id = select(Office.id).where(Office.slug == slug).scalar_subquery()
-        service_id = select(Service.id).where(Service.code == service).scalar_subquery()
-        await db.execute(
-            update(OfficeService)
-            .where(OfficeService.office_id == office_id, OfficeService.service_id == service_id)
-            .values(seats=seats)
-        )
-
-    run_with_engine(settings, work)
 
 
 async def free_slots(

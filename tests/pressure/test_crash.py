@@ -34,8 +34,9 @@ from kontor.notify.models import OutboxMessage
 from kontor.offices.models import Office, Service
 from kontor.queue.models import Ticket, TicketEvent, TicketSequence
 from kontor.settings import Settings
+from tests.booking_web.flow_support import set_seats
 from tests.conftest import run_with_engine
-from tests.pressure.conftest import bearer, free_slots, set_seats
+from tests.pressure.conftest import bearer, free_slots
 from tests.processes import KontorServer
 
 pytestmark = pytest.mark.pressure
@@ -366,7 +367,7 @@ def _servers(server_factory: Callable[..., KontorServer], count: int) -> list[Ko
 def test_sigkill_in_a_storm_loses_nothing_answered(  # type: ignore[no-untyped-def]
     settings, city, open_kista, staff_token, server_factory
 ) -> None:
-    set_seats(settings, SEATS)
+    set_seats(settings, "kista", "eservice", SEATS)
     [server] = _servers(server_factory, 1)
 
     async def scenario() -> tuple[Storm, int]:
@@ -391,7 +392,7 @@ def test_one_of_two_instances_killed_the_other_answers_on(  # type: ignore[no-un
 ) -> None:
     if settings.is_sqlite:
         pytest.skip("one SQLite process has no second instance")
-    set_seats(settings, SEATS)
+    set_seats(settings, "kista", "eservice", SEATS)
     victim, survivor = _servers(server_factory, 2)
 
     async def scenario() -> tuple[Storm, int]:

@@ -1,32 +1,24 @@
 """Two real app instances on one PostgreSQL: a ticket issued on one and called on the other reach
 the waiting-room screens connected to either, also after the connections that listen are dropped.
 
-The servers run as separate processes (``uvicorn``) on the real clock, so the office is made open
+The servers run as separate processes (``kontor serve``) on the real clock, so the office is made open
 around the clock for the days the test could run on.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from datetime import UTC, datetime, timedelta
-from datetime import time as clock
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from tests.conftest import run_with_engine
+from tests.pressure.conftest import make_api_token, open_around_the_clock
+from tests.processes import KontorServer
 
-from kontor.accounts.services import create_api_token
-from kontor.audit.models import Channel
-from kontor.hours.models import Closure, ClosureInterval
 from kontor.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,75 +30,6 @@ def postgres_settings(settings: Settings) -> Settings:
     if settings.is_sqlite:
         pytest.skip("one SQLite process has no second instance to reach")
     return settings
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def _instance(settings: Settings, data_dir: Path) -> Iterator[str]:
-    """One ``kontor`` app in a process of its own; yields its base URL."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "KONTOR_DATABASE_URL": settings.database_url,
-        "KONTOR_DATA_DIR": str(data_dir),
-        "KONTOR_SECRET_KEY": settings.secret_key,
-        "KONTOR_BACKGROUND_WORKER": "false",
-        "KONTOR_BOOKING_RATE_LIMIT": "0",
-    }
-    command = [
-        sys.executable, "-m", "uvicorn", "kontor.app:create_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-        "--timeout-graceful-shutdown", "3",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, env=env, cwd=ROOT)  # noqa: S603 — our interpreter, our arguments
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"instance on port {port} did not start")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _open_around_the_clock_and_token(settings: Settings, city) -> str:  # type: ignore[no-untyped-def]
-    async def work(db):  # type: ignore[no-untyped-def]
-        today = datetime.now(ZoneInfo(city.kista.timezone)).date()
-        closure = Closure(
-            office_id=city.kista.id,
-            first_day=today - timedelta(days=1),
-            last_day=today + timedelta(days=1),
-            reason="Test: open all day",
-        )
-        db.add(closure)
-        await db.flush()
-        db.add(
-            ClosureInterval(closure_id=closure.id, opens=clock(0, 0), closes=clock(23, 59), kind="drop_in")
-        )
-        staff = await db.merge(city.users["staff"])
-        _token, secret = await create_api_token(
-            db, name="test", user=staff, actor="test", channel=Channel.CLI
-        )
-        return secret
-
-    return run_with_engine(settings, work)  # type: ignore[return-value]
 
 
 @asynccontextmanager
@@ -176,12 +99,14 @@ async def _drop_listeners(settings: Settings) -> int:
 
 
 def test_calls_reach_screens_on_both_instances(postgres_settings, city, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    token = _open_around_the_clock_and_token(postgres_settings, city)
+    open_around_the_clock(postgres_settings, city.kista.slug)
+    token = make_api_token(postgres_settings, "staff")
     slug = city.kista.slug
     with (
-        _instance(postgres_settings, tmp_path / "a") as first,
-        _instance(postgres_settings, tmp_path / "b") as second,
+        KontorServer(postgres_settings, tmp_path / "a") as first_server,
+        KontorServer(postgres_settings, tmp_path / "b") as second_server,
     ):
+        first, second = first_server.base, second_server.base
 
         async def scenario() -> None:
             async with _screen(first, slug) as screen_a, _screen(second, slug) as screen_b:

@@ -85,25 +85,33 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     )
 
 
+def _answer(
+    request: Request[Any, Any, Any],
+    status: int,
+    detail: str,
+    page: tuple[str, str],
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    """An error the app itself answers: JSON with ``detail`` for the API, else the error page with
+    ``page``'s title and text (translated by the caller, after ``_reader_locale``)."""
+    if wants_json(request):
+        body = {"status_code": status, "detail": detail}
+        return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+    title, text = page
+    return Template(
+        template_name="errors/error.html",
+        context={"status": status, "title": title, "text": text},
+        status_code=status,
+        headers=headers,
+    )
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # The path only: query strings and bodies may carry personal data.
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     _reader_locale(request)
-    if wants_json(request):
-        return Response(
-            {"status_code": 500, "detail": "Internal server error."},
-            status_code=HTTP_500_INTERNAL_SERVER_ERROR,
-            media_type=MediaType.JSON,
-        )
-    return Template(
-        template_name="errors/error.html",
-        context={
-            "status": 500,
-            "title": _("Something went wrong"),
-            "text": _("The error has been logged. Please try again in a moment."),
-        },
-        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
-    )
+    page = (_("Something went wrong"), _("The error has been logged. Please try again in a moment."))
+    return _answer(request, HTTP_500_INTERNAL_SERVER_ERROR, "Internal server error.", page)
 
 
 # Seconds a client is asked to wait while the database does not answer (a restart, a failover).
@@ -151,25 +159,18 @@ def database_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
         return out_of_range_handler(request, exc)
     if not database_unreachable(exc):
         return internal_error_handler(request, exc)
-    _reader_locale(request)
     log.warning("database unreachable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-    headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
-    if wants_json(request):
-        return Response(
-            {"status_code": 503, "detail": "The database is not answering. Try again in a moment."},
-            status_code=HTTP_503_SERVICE_UNAVAILABLE,
-            media_type=MediaType.JSON,
-            headers=headers,
-        )
-    return Template(
-        template_name="errors/error.html",
-        context={
-            "status": 503,
-            "title": _("Temporarily unavailable"),
-            "text": _("kontor cannot reach its database just now. Please try again in a moment."),
-        },
-        status_code=HTTP_503_SERVICE_UNAVAILABLE,
-        headers=headers,
+    _reader_locale(request)
+    page = (
+        _("Temporarily unavailable"),
+        _("kontor cannot reach its database just now. Please try again in a moment."),
+    )
+    return _answer(
+        request,
+        HTTP_503_SERVICE_UNAVAILABLE,
+        "The database is not answering. Try again in a moment.",
+        page,
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
     )
 
 
@@ -190,17 +191,6 @@ def out_of_range(exc: BaseException) -> bool:
 def out_of_range_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """422: the safety net under the forms' and the API's own checks. Nothing was written: the
     statement failed, and the request's transaction is rolled back."""
-    _reader_locale(request)
     log.info("value out of range on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-    if wants_json(request):
-        return Response(
-            {"status_code": 422, "detail": "A value in the request is out of range."},
-            status_code=422,
-            media_type=MediaType.JSON,
-        )
-    title, text = _messages()[400]
-    return Template(
-        template_name="errors/error.html",
-        context={"status": 422, "title": title, "text": text},
-        status_code=422,
-    )
+    _reader_locale(request)
+    return _answer(request, 422, "A value in the request is out of range.", _messages()[400])
