@@ -15,9 +15,12 @@ from litestar.types import ASGIApp
 class OpenStream:
     """``async with OpenStream(app, "/path") as stream: await stream.read_until("data: x")``."""
 
-    def __init__(self, app: ASGIApp, path: str) -> None:
+    def __init__(self, app: ASGIApp, path: str, headers: dict[str, str] | None = None) -> None:
         self._app = app
-        self._path = path
+        self._path, _, self._query = path.partition("?")
+        self._extra_headers = [
+            (key.lower().encode(), value.encode()) for key, value in (headers or {}).items()
+        ]
         self._chunks: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self._hung_up = asyncio.Event()
         self._asked = False
@@ -37,8 +40,12 @@ class OpenStream:
             "path": self._path,
             "raw_path": self._path.encode(),
             "root_path": "",
-            "query_string": b"",
-            "headers": [(b"host", b"testserver.local"), (b"accept", b"text/event-stream")],
+            "query_string": self._query.encode(),
+            "headers": [
+                (b"host", b"testserver.local"),
+                (b"accept", b"text/event-stream"),
+                *self._extra_headers,
+            ],
             "client": ("127.0.0.1", 50000),
             "server": ("testserver.local", 80),
             "state": {},

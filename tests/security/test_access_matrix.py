@@ -7,7 +7,6 @@ read, or are refused, or are turned away by a form's checks before anything is w
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from kontor.notify.models import OutboxMessage
 from tests.conftest import ENGLISH, _settings, run_with_engine
 from tests.factories import ADMIN_TOKEN, AGENT_TOKEN, build_city
 from tests.helpers import SESSION_COOKIE, csrf_token, logged_in, post_form
+from tests.live.sse import OpenStream
 from tests.security import access_rules as rules
 
 # Tuesday 2026-12-15, 09:30 in Stockholm: Kista, Tensta and Bromma are all open.
@@ -150,45 +150,8 @@ def _cases() -> Iterator[Any]:
 
 async def _stream_answer(app: Litestar, url: str, headers: dict[str, str]) -> tuple[int, dict[str, str]]:
     """Open a GET that may stream forever: take the status and headers, then hang up as a browser does."""
-    path, _, query = url.partition("?")
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": query.encode(),
-        "headers": [(b"host", b"testserver.local")]
-        + [(key.lower().encode(), value.encode()) for key, value in headers.items()],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver.local", 80),
-        "state": {},
-    }
-    sent: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    gone = asyncio.Event()
-    asked = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal asked
-        if not asked:
-            asked = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await gone.wait()
-        return {"type": "http.disconnect"}
-
-    task = asyncio.create_task(app(scope, receive, sent.put))  # type: ignore[arg-type]
-    try:
-        async with asyncio.timeout(10):
-            start = await sent.get()
-    finally:
-        gone.set()
-    async with asyncio.timeout(10):
-        await task
-    assert start["type"] == "http.response.start", start
-    return start["status"], {key.decode().lower(): value.decode() for key, value in start["headers"]}
+    async with OpenStream(app, url, headers) as stream:
+        return stream.status, stream.headers
 
 
 async def _second_session(app: Litestar, session_id: str) -> str:
