@@ -28,15 +28,19 @@ from kontor.accounts import web as accounts_web
 from kontor.accounts.auth import KontorAuthenticationMiddleware
 from kontor.accounts.sessions import SESSION_COOKIE, RotatingSessionConfig
 from kontor.admin import web as admin_web
+from kontor.admin import webhook_pages
 from kontor.booking import api as booking_api
 from kontor.booking import availability
 from kontor.booking import flow as booking_flow
 from kontor.booking import manage as booking_manage
 from kontor.booking.holds import sweep_expired_holds
 from kontor.booking.slot_cache import SlotCache
+from kontor.contacts import agent_web
+from kontor.contacts import api as contacts_api
 from kontor.db.engine import create_engine, writer
 from kontor.db.store import DatabaseStore
 from kontor.db.write_queue import WriteTurns, sqlite_write_queue
+from kontor.desk import callbacks_web
 from kontor.desk import tickets_web as desk_tickets_web
 from kontor.desk import web as desk_web
 from kontor.live.bus import create_bus, register_bus
@@ -153,6 +157,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *booking_api.ROUTES,
             *queue_api.ROUTES,
             *availability.ROUTES,
+            *contacts_api.ROUTES,
             *pages.HEALTH_ROUTES,
             Router(
                 path="/",
@@ -172,6 +177,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     *counter_actions.ROUTES,
                     *display_web.ROUTES,
                     *notify_web.ROUTES,
+                    *agent_web.ROUTES,
+                    *callbacks_web.ROUTES,
+                    *webhook_pages.ROUTES,
                 ],
             ),
             create_static_files_router(path="/static", directories=[resource_dir("static")], name="static"),

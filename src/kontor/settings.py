@@ -51,6 +51,10 @@ class Settings:
     # Walk-in queue: a booked visit checked in more than this many minutes after its time joins the
     # queue as a walk-in.
     checkin_grace_minutes: int = 10
+    # Contact center: a call-back is due this many hours after it was asked for, unless the agent
+    # chose a time; a contact's summary, number and needs are blanked this many days after the call.
+    callback_due_hours: int = 24
+    contact_retention_days: int = 30
     # Requests per minute per client address to the booking endpoints (0 turns the limit off).
     booking_rate_limit: int = 30
     # Admission control per process: public requests served at once, and how long the next ones may

@@ -3,6 +3,7 @@
 from kontor.accounts.models import ApiToken, LoginAttempt, Role, User, office_memberships
 from kontor.audit.models import AuditEntry, Channel
 from kontor.booking.models import Booking, BookingEvent
+from kontor.contacts.models import Contact, Webhook
 from kontor.db.base import Base
 from kontor.db.store import StoredValue
 from kontor.hours.models import Closure, ClosureInterval, WeeklyHours
@@ -18,6 +19,7 @@ __all__ = [
     "BookingEvent",
     "Channel",
     "Closure",
+    "Contact",
     "ClosureInterval",
     "Counter",
     "District",
@@ -32,6 +34,7 @@ __all__ = [
     "TicketEvent",
     "TicketSequence",
     "User",
+    "Webhook",
     "WeeklyHours",
     "office_memberships",
 ]

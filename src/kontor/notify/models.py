@@ -15,6 +15,7 @@ from kontor.db.base import Base, IdMixin, utcnow
 class MessageChannel(StrEnum):
     EMAIL = "email"
     SMS = "sms"
+    WEBHOOK = "webhook"  # a signed POST to a subscriber of the contact center (contacts.webhooks)
 
 
 class MessageStatus(StrEnum):
@@ -27,7 +28,7 @@ class MessageStatus(StrEnum):
 class OutboxMessage(IdMixin, Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        CheckConstraint("channel IN ('email', 'sms')", name="channel_known"),
+        CheckConstraint("channel IN ('email', 'sms', 'webhook')", name="channel_known"),
         CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status_known"),
         Index("ix_outbox_messages_due", "status", "next_attempt_at"),
     )
@@ -49,3 +50,7 @@ class OutboxMessage(IdMixin, Base):
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(String(500), default="")
+    # Webhook deliveries: the subscription, and the body's HMAC-SHA256 under its secret (made when
+    # the event happened, so every retry carries the same signature).
+    webhook_id: Mapped[int | None] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    signature: Mapped[str | None] = mapped_column(String(100))

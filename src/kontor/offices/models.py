@@ -32,6 +32,8 @@ class Office(IdMixin, Timestamped, Base):
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     accessibility: Mapped[str] = mapped_column(Text, default="")
     directions: Mapped[str] = mapped_column(Text, default="")
+    # Local knowledge for the contact center's agents: what the office handles, who speaks what, tips.
+    agent_notes: Mapped[str] = mapped_column(Text, default="", server_default="")
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Stockholm")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
@@ -88,6 +90,8 @@ class OfficeService(IdMixin, Base):
     __table_args__ = (
         UniqueConstraint("office_id", "service_id"),
         CheckConstraint("seats >= 1", name="seats_positive"),
+        CheckConstraint("phone_seats BETWEEN 0 AND seats", name="phone_seats_range"),
+        CheckConstraint("phone_release_hours BETWEEN 0 AND 720", name="phone_release_hours_range"),
     )
 
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id", ondelete="CASCADE"), index=True)
@@ -97,6 +101,10 @@ class OfficeService(IdMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Visits of this service the office can take in parallel in one slot (bookings per slot).
     seats: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    # Of those, kept for the contact center's agents (callers who cannot book online) until
+    # phone_release_hours before the slot; then any still free are open to everyone.
+    phone_seats: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    phone_release_hours: Mapped[int] = mapped_column(default=48, server_default=text("48"))
 
     office: Mapped[Office] = relationship(back_populates="offerings")
     service: Mapped[Service] = relationship(lazy="joined")
