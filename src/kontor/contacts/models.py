@@ -52,7 +52,8 @@ class Contact(IdMixin, Timestamped, Base):
     __table_args__ = (
         CheckConstraint(_in("outcome", Outcome), name="outcome_known"),
         CheckConstraint(
-            "callback_status IS NULL OR " + _in("callback_status", CallbackStatus), name="callback_status_known"
+            "callback_status IS NULL OR " + _in("callback_status", CallbackStatus),
+            name="callback_status_known",
         ),
         CheckConstraint(
             "(outcome = 'callback') = (callback_status IS NOT NULL)", name="callback_status_iff_callback"
