@@ -39,6 +39,7 @@ from pathlib import Path
 import loadgen
 import queue_bench
 from booking_pool import NOTICE_MARGIN, SeatPool
+from contact_setup import ContactSetup, prepare_contact_center
 from database import PostgresServer, bench_database, configured_server
 from queue_setup import QueueSetup, prepare_queue
 from screen_latency import print_latency
@@ -103,6 +104,38 @@ class Target:
     goals: tuple[Goal, ...] = ()
     expect_items: bool = False  # a JSON list that must not be empty
     expect_text: tuple[str, ...] = ()  # shown on the page, or it renders less than a real one
+    headers: tuple[tuple[str, str], ...] = ()  # sent with every request (a bearer token, a cookie)
+
+
+async def contact_targets(port: int, contact: ContactSetup) -> list[Target]:
+    """The contact center's search across every office: through the API with the agent's token, and
+    the console page an agent signed in with a browser sees."""
+    bearer = (("Authorization", f"Bearer {contact.token}"),)
+    targets = [Target("agent search API", contact.path, headers=bearer, expect_items=True)]
+    cookie = await agent_session(port)
+    if cookie:
+        targets.append(Target("agent console search", contact.console_path, headers=(("Cookie", cookie),)))
+    else:
+        print("  warning: agent console: could not sign in; not measured", file=sys.stderr)
+    return targets
+
+
+async def agent_session(port: int) -> str:
+    """A signed-in session cookie of the demo's agent, as ``name=value``."""
+    import re
+
+    import httpx
+
+    async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", follow_redirects=False) as client:
+        page = await client.get("/login")
+        found = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+        if found is None:
+            return ""
+        form = {"username": "agent", "password": "demo-password", "_csrf_token": found.group(1)}
+        answer = await client.post("/login", data=form)
+        if answer.status_code not in (302, 303):
+            return ""
+        return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
 
 
 def kontor_targets(office: str, today: date) -> list[Target]:
@@ -169,7 +202,8 @@ async def run_target(
 ) -> dict:
     connections = target.connections or connections
     body = target.body() if target.body else None
-    status, content = await loadgen.fetch(HOST, port, target.path, target.method, body)
+    headers = dict(target.headers)
+    status, content = await loadgen.fetch(HOST, port, target.path, target.method, body, headers)
     row: dict = {
         "target": target.name,
         "method": target.method,
@@ -191,7 +225,10 @@ async def run_target(
     if warning := _probe_warning(target, status, content):
         row["warning"] = warning
         print(f"  warning: {target.name}: {warning}", file=sys.stderr, flush=True)
-    load = {"connections": connections, "method": target.method, "body": target.body}
+    load: dict = {"connections": connections, "method": target.method, "body": target.body}
+    if headers:
+        request = loadgen.request_bytes(HOST, port, target.path, headers=headers)
+        load["payloads"] = lambda: request
     await loadgen.measure(HOST, port, target.path, seconds=warmup, **load)
     result = await loadgen.measure(HOST, port, target.path, seconds=seconds, **load)
     ok = sum(count for code, count in result.statuses.items() if 200 <= code < 300)
@@ -200,6 +237,7 @@ async def run_target(
         seconds=round(result.seconds, 3),
         requests_per_second=round(result.per_second, 1),
         p50_ms=round(result.percentile(0.50) * 1000, 2),
+        p95_ms=round(result.percentile(0.95) * 1000, 2),
         p99_ms=round(result.percentile(0.99) * 1000, 2),
         non_2xx=result.requests - ok,
         statuses={str(code): count for code, count in sorted(result.statuses.items())},
@@ -258,7 +296,9 @@ def _verdict(goal: dict) -> str:
 
 
 def print_table(rows: list[dict]) -> None:
-    numbers = f"{'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'vs hello':>9} {'non-2xx':>8}"
+    numbers = (
+        f"{'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'vs hello':>9} {'non-2xx':>8}"
+    )
     header = f"{'target':<22} {numbers}  {'goal':<15} {'met':<7}  path"
     print(header)
     print("-" * len(header))
@@ -267,10 +307,13 @@ def print_table(rows: list[dict]) -> None:
         goals = row.get("goals") or [{"goal": "", "met": None}]
         if row.get("missing") or row.get("not_measured"):
             why = "missing (404)" if row.get("missing") else f"not measured ({row['probe_status']})"
-            print(f"{lead} {why:>44}  {'':<15} {'':<7}  {row['path']}")
+            print(f"{lead} {why:>53}  {'':<15} {'':<7}  {row['path']}")
             continue
         ratio = f"{row['ratio_to_hello']:.3f}×" if "ratio_to_hello" in row else "—"
-        speed = f"{row['requests_per_second']:>9.0f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f}"
+        speed = (
+            f"{row['requests_per_second']:>9.0f} {row['p50_ms']:>8.2f} {row.get('p95_ms', 0):>8.2f} "
+            f"{row['p99_ms']:>8.2f}"
+        )
         first = f"{goals[0]['goal']:<15} {_verdict(goals[0]):<7}"
         print(f"{lead} {speed} {ratio:>9} {row['non_2xx']:>8}  {first}  {row['path']}")
         for goal in goals[1:]:
@@ -324,20 +367,28 @@ class Measure:
         return self.warmup + self.seconds + TARGET_SLACK
 
 
-async def prepare(database_url: str, today: date) -> tuple[str, BookingSetup, QueueSetup]:
+Prepared = tuple[str, BookingSetup, QueueSetup, ContactSetup]
+
+
+async def prepare(database_url: str, today: date) -> Prepared:
     """Migrate, seed the demo city and make it ready for the targets: the same on both databases."""
     started = time.monotonic()
     office = await prepare_demo_city(database_url)
     setup = await prepare_booking(database_url, BOOKING_SEATS)
+    contact = await prepare_contact_center(database_url, today, skip=(setup.office, setup.service))
     queue = await prepare_queue(database_url, today)
-    print(f"  demo city migrated and seeded in {time.monotonic() - started:.1f} s", flush=True)
-    return office, setup, queue
+    print(
+        f"  demo city migrated and seeded in {time.monotonic() - started:.1f} s "
+        f"({contact.bookings} bookings at {contact.offices} offices)",
+        flush=True,
+    )
+    return office, setup, queue, contact
 
 
 async def measure_kontor(
     database_url: str,
     port: int,
-    prepared: tuple[str, BookingSetup, QueueSetup],
+    prepared: Prepared,
     today: date,
     how: Measure,
     hello_rps: float,
@@ -349,7 +400,7 @@ async def measure_kontor(
     """Every kontor target, loading ``port``, each row added to ``rows`` as it is measured (a failure
     keeps the ones before it); the screens of the latency target hang on ``screen_ports`` and its
     calls go through ``call_ports``."""
-    office, setup, queue = prepared
+    office, setup, queue, contact = prepared
     measure = {"connections": how.connections, "warmup": how.warmup, "seconds": how.seconds}
 
     async def run(target: Target) -> dict:
@@ -373,6 +424,8 @@ async def measure_kontor(
         row["seat_pool"] = pool.summary()
     else:
         print("  warning: booking POST: no free seat to book; not measured", file=sys.stderr)
+    for target in await contact_targets(port, contact):
+        await run(target)
     queue_rows = await queue_bench.queue_targets(
         port,
         database_url,

@@ -37,6 +37,7 @@ from kontor.booking.holds import sweep_expired_holds
 from kontor.booking.slot_cache import SlotCache
 from kontor.contacts import agent_web
 from kontor.contacts import api as contacts_api
+from kontor.contacts.retention import purge_step
 from kontor.db.engine import create_engine, writer
 from kontor.db.store import DatabaseStore
 from kontor.db.write_queue import WriteTurns, sqlite_write_queue
@@ -145,7 +146,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Sends the outbox (and runs the other periodic steps) in this process; built here so a wrong
     # transport setting stops the server at startup.
     worker = (
-        BackgroundWorker(settings, steps=[sweep_expired_holds, close_all_days])
+        BackgroundWorker(settings, steps=[sweep_expired_holds, close_all_days, purge_step(settings)])
         if settings.background_worker
         else None
     )

@@ -10,7 +10,8 @@ The role model (DESIGN.md, "Who uses it"):
 - ``staff`` run the front desk and the counters of their own offices, nothing else;
 - ``manager`` does what staff do in their own offices and edits those offices (hours, closures,
   services offered, counters); what managers see of the audit log and the outbox is their offices';
-- ``agent`` reads every office and books in any, but runs no queue and edits nothing;
+- ``agent`` reads every office and books in any, but runs no queue and edits nothing; the contact
+  center's console and API are theirs (and admins');
 - ``admin`` does everything, city-wide: districts, offices, the service catalogue, users, tokens.
 
 A path is written as the app spells it without the parameter types (``/desk/{slug}``); ``fill`` says
@@ -53,6 +54,9 @@ MANAGERS = "managers"  # admins and every manager, who are shown their own offic
 ADMIN = "admin"  # admins only
 API_PUBLIC = "api public"  # the JSON API anyone may use (bearer token optional)
 API_OFFICE_WORK = "api office work"  # the queue API: a bearer token of the office's staff, or an admin's
+AGENT_WORK = "agent work"  # the contact center: agents and admins (the console's pages and its API)
+API_OFFICE_OR_AGENT = "api office or agent"  # an office's call-backs: its staff, agents, admins
+API_OFFICE_STAFF = "api office staff"  # a call-back marked done: its office's staff, and admins
 
 MISSING = "999999"
 
@@ -125,6 +129,31 @@ RULES: dict[tuple[str, str], Rule] = {
     # A service the office lacks: the allowed are told 422 after the guard, and nothing is issued.
     ("POST", "/api/v1/offices/{slug}/tickets"): Rule(API_OFFICE_WORK, json={"service": "no-such-service"}),
     ("POST", "/api/v1/offices/{slug}/counters/{counter}/next"): Rule(API_OFFICE_WORK, fill={"counter": "99"}),
+    # -- the contact center's API: agents' bearer tokens ---------------------------------------------
+    # Neither a number nor a reference: 422 after the guard, and no lookup is logged.
+    ("GET", "/api/v1/callers"): Rule(AGENT_WORK),
+    ("POST", "/api/v1/contacts"): Rule(AGENT_WORK, json={}),
+    # Whose contact it is decides after the guard: an unknown id is 404 for every token.
+    ("GET", "/api/v1/contacts/{contact_id}"): Rule(SIGNED_IN, fill={"contact_id": MISSING}),
+    ("GET", "/api/v1/offices/{slug}/callbacks"): Rule(API_OFFICE_OR_AGENT),
+    ("POST", "/api/v1/callbacks/{contact_id}/done"): Rule(
+        API_OFFICE_STAFF, fill={"contact_id": MISSING}, json={}
+    ),
+    ("GET", "/api/v1/webhooks"): Rule(AGENT_WORK),
+    ("POST", "/api/v1/webhooks"): Rule(AGENT_WORK, json={}),
+    ("DELETE", "/api/v1/webhooks/{webhook_id}"): Rule(AGENT_WORK, fill={"webhook_id": MISSING}),
+    # -- the contact center's console ----------------------------------------------------------------
+    ("GET", "/agent"): Rule(AGENT_WORK),
+    ("GET", "/agent/bookings/{reference}"): Rule(AGENT_WORK, fill={"reference": "ZZZZ-9999"}),
+    # An empty form: refused (422) before anything is booked or logged.
+    ("POST", "/agent/bookings"): Rule(AGENT_WORK, form={}),
+    ("POST", "/agent/bookings/{reference}/cancel"): Rule(
+        AGENT_WORK, fill={"reference": "ZZZZ-9999"}, form={}
+    ),
+    ("POST", "/agent/bookings/{reference}/reschedule"): Rule(
+        AGENT_WORK, fill={"reference": "ZZZZ-9999"}, form={}
+    ),
+    ("POST", "/agent/contacts"): Rule(AGENT_WORK, form={}),
     # -- staff pages -------------------------------------------------------------------------------
     ("GET", "/staff"): Rule(SIGNED_IN),
     ("GET", "/desk/{slug}"): Rule(OFFICE_WORK),
@@ -136,6 +165,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("POST", "/desk/{slug}/tickets/{ticket_id}/cancel"): Rule(
         OFFICE_WORK, fill={"ticket_id": MISSING}, form={}
+    ),
+    ("GET", "/desk/{slug}/callbacks"): Rule(OFFICE_WORK),
+    ("POST", "/desk/{slug}/callbacks/{contact_id}/done"): Rule(
+        OFFICE_WORK, fill={"contact_id": MISSING}, form={}
     ),
     ("GET", "/counter/{slug}"): Rule(OFFICE_WORK),
     ("GET", "/counter/{slug}/events"): Rule(OFFICE_WORK, query="counter=1", stream=True),
@@ -207,6 +240,10 @@ RULES: dict[tuple[str, str], Rule] = {
     # No user chosen: the token form again (400), no token made.
     ("POST", "/admin/tokens"): Rule(ADMIN, form={}),
     ("POST", "/admin/tokens/{token_id}/revoke"): Rule(ADMIN, fill={"token_id": MISSING}, form={}),
+    ("GET", "/admin/webhooks"): Rule(ADMIN),
+    # Nothing filled in: the form again (400), no webhook made.
+    ("POST", "/admin/webhooks"): Rule(ADMIN, form={}),
+    ("POST", "/admin/webhooks/{webhook_id}/delete"): Rule(ADMIN, fill={"webhook_id": MISSING}, form={}),
 }
 
 
@@ -222,6 +259,12 @@ def expected(access: str, role: str, office: str | None) -> str:
         return OK
     if access in (OFFICE_WORK, API_OFFICE_WORK):
         return OK if kind in ("staff", "manager") and own else FORBIDDEN
+    if access == AGENT_WORK:
+        return OK if kind == "agent" else FORBIDDEN
+    if access == API_OFFICE_OR_AGENT:
+        return OK if kind == "agent" or (kind in ("staff", "manager") and own) else FORBIDDEN
+    if access == API_OFFICE_STAFF:
+        return OK if kind in ("staff", "manager") else FORBIDDEN
     if access == OFFICE_ADMIN:
         return OK if kind == "manager" and own else FORBIDDEN
     if access == MANAGERS:

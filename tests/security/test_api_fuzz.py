@@ -1,11 +1,11 @@
 """Schemathesis over the JSON API that ``/schema/openapi.json`` describes (DESIGN.md, JSON API).
 
-Every operation, anonymous and with a staff bearer token, must answer without a server error and
-as documented: a documented status code, content type, headers and body shape. A second pass pins
-the path to records that exist (Kista, a booking with its token, a ticket, counter 1) so the fuzzed
-bodies and queries reach the code behind the 404s. The fuzzing runs on SQLite; the values only
-PostgreSQL refuses (NUL in text, integers past 32 bits) are sent to both databases by
-``test_values_a_database_cannot_hold_never_break_the_api``.
+Every operation, anonymous and with a staff or an agent bearer token, must answer without a server
+error and as documented: a documented status code, content type, headers and body shape. A second
+pass pins the path to records that exist (Kista, a booking with its token, a ticket, counter 1, a
+call-back, a webhook) so the fuzzed bodies and queries reach the code behind the 404s. The fuzzing
+runs on SQLite; the values only PostgreSQL refuses (NUL in text, integers past 32 bits) are sent to
+both databases by ``test_values_a_database_cannot_hold_never_break_the_api``.
 """
 
 from __future__ import annotations
@@ -27,12 +27,13 @@ from kontor.accounts.security import hash_token
 from kontor.app import create_app
 from kontor.settings import Settings
 from tests.conftest import _settings, run_with_engine
-from tests.factories import ADMIN_TOKEN, build_city
+from tests.factories import ADMIN_TOKEN, AGENT_TOKEN, build_city
 
 # A Monday morning: Kista is open (tickets can be issued) and Tuesday's slots can be booked.
 OPEN = datetime(2026, 12, 14, 10, 0, tzinfo=ZoneInfo("Europe/Stockholm"))
 STAFF_TOKEN = "kontor_fuzz-staff-token-0123456789abcdef"
 STAFF = {"Authorization": f"Bearer {STAFF_TOKEN}"}
+AGENT = {"Authorization": f"Bearer {AGENT_TOKEN}"}
 JSON_SURFACE = re.compile(r"^/(api/|healthz$|readyz$)")
 FUZZ = settings(max_examples=20, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
@@ -121,6 +122,24 @@ def world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> di
         assert booking.status_code == 201, booking.text
         ticket = client.post("/api/v1/offices/kista/tickets", json={"service": "eservice"}, headers=STAFF)
         assert ticket.status_code == 201, ticket.text
+        callback = client.post(
+            "/api/v1/contacts",
+            json={
+                "category": "benefits",
+                "outcome": "callback",
+                "summary": "Wants help with a decision letter.",
+                "office": "kista",
+                "phone": "070-123 45 67",
+            },
+            headers=AGENT,
+        )
+        assert callback.status_code == 201, callback.text
+        webhook = client.post(
+            "/api/v1/webhooks",
+            json={"name": "crm", "url": "https://crm.example/hooks", "events": ["booking.created"]},
+            headers=AGENT,
+        )
+        assert webhook.status_code == 201, webhook.text
     return {
         "app": app,
         "path": {
@@ -128,14 +147,16 @@ def world(sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> di
             "reference": booking.json()["reference"],
             "token": ticket.json()["token"],
             "counter": 1,
+            "contact_id": callback.json()["id"],
+            "webhook_id": webhook.json()["id"],
         },
         "headers": {"X-Booking-Token": booking.json()["token"]},
     }
 
 
-@pytest.fixture(params=["anonymous", "staff"])
+@pytest.fixture(params=["anonymous", "staff", "agent"])
 def bearer(request: pytest.FixtureRequest) -> dict[str, str] | None:
-    return STAFF if request.param == "staff" else None
+    return {"staff": STAFF, "agent": AGENT}.get(request.param)
 
 
 def _pin(case: schemathesis.Case, world: dict) -> None:

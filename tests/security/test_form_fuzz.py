@@ -35,7 +35,7 @@ from kontor.app import create_app
 from kontor.notify.models import OutboxMessage
 from kontor.settings import Settings
 from tests.conftest import ENGLISH, _settings, fresh_database, run_with_engine
-from tests.factories import PASSWORDS, build_city
+from tests.factories import AGENT_TOKEN, PASSWORDS, build_city
 from tests.helpers import CSRF_FIELD, csrf_token
 from tests.security import payloads
 
@@ -313,6 +313,20 @@ def _scene(url: str, folder: Path) -> Iterator[Scene]:
             response = client.post("/api/v1/bookings", json=body)
             assert response.status_code == 201, response.text
             booked.append(response.json())
+        # A call-back waiting at Kista's desk, and a webhook on the admin's list: each has its forms.
+        agent = {"Authorization": f"Bearer {AGENT_TOKEN}"}
+        callback = {
+            "category": "housing",
+            "outcome": "callback",
+            "summary": "Wants to know which papers a housing application needs.",
+            "office": "kista",
+            "phone": "070-123 45 67",
+        }
+        response = client.post("/api/v1/contacts", json=callback, headers=agent)
+        assert response.status_code == 201, response.text
+        hook = {"name": "crm", "url": "https://crm.example/hooks", "events": ["booking.created"]}
+        response = client.post("/api/v1/webhooks", json=hook, headers=agent)
+        assert response.status_code == 201, response.text
         clock.now = TUESDAY
 
         with acting_as(scene, "anonymous") as anonymous:
@@ -371,6 +385,9 @@ def _scene(url: str, folder: Path) -> Iterator[Scene]:
                 "/counter/kista?counter=1",
                 "/counter/kista?counter=2",
                 "/counter/kista?counter=2&change=1",
+                "/agent?service=eservice&phone=070-123%2045%2067",
+                f"/agent/bookings/{booked[0]['reference']}",
+                "/admin/webhooks",
             ]
 
         for who, pages in (("admin", admin_pages), ("anonymous", public_pages)):

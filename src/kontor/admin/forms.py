@@ -63,7 +63,8 @@ class Form:
             raise FormError(self.errors)
 
     def text(self, name: str, *, required: bool = False, max_length: int = 200) -> str:
-        value = self.raw(name)
+        # Browsers send a textarea's line breaks as CRLF but count them as one character for maxlength.
+        value = self.raw(name).replace("\r\n", "\n")
         if required and not value:
             self.error(name, _("Please fill in this field."))
         elif len(value) > max_length:

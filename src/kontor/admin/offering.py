@@ -1,4 +1,5 @@
-"""An office's offering (which services, bookable or walk-in, with how many seats) and its counters."""
+"""An office's offering (which services, bookable or walk-in, with how many seats, how many of them
+kept for phone bookings and until when) and its counters."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from kontor.i18n import _
 from kontor.offices.models import Counter, Office, OfficeService, Service
 
 MIN_SEATS, MAX_SEATS = 1, 50
+# Seats kept for phone bookings open to everyone this many hours before the slot (at most 30 days).
+DEFAULT_RELEASE_HOURS, MAX_RELEASE_HOURS = 48, 720
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,8 @@ class Offering:
     bookable: bool
     walk_in: bool
     seats: int  # visits of the service the office takes in one slot
+    phone_seats: int = 0  # of those, kept for staff booking for someone (the contact center's agents)
+    phone_release_hours: int = DEFAULT_RELEASE_HOURS  # kept seats open to everyone this long before
 
     def snapshot(self) -> dict[str, bool | int]:
         return {
@@ -36,6 +41,8 @@ class Offering:
             "bookable": self.bookable,
             "walk_in": self.walk_in,
             "seats": self.seats,
+            "phone_seats": self.phone_seats,
+            "phone_release_hours": self.phone_release_hours,
         }
 
 
@@ -57,7 +64,17 @@ async def offering(db: AsyncSession, office: Office) -> list[Offering]:
         if row is None:
             result.append(Offering(service, False, service.bookable, service.walk_in, MIN_SEATS))
         else:
-            result.append(Offering(service, row.active, row.bookable, row.walk_in, row.seats))
+            result.append(
+                Offering(
+                    service,
+                    row.active,
+                    row.bookable,
+                    row.walk_in,
+                    row.seats,
+                    row.phone_seats,
+                    row.phone_release_hours,
+                )
+            )
     return result
 
 
@@ -66,7 +83,8 @@ async def save_offering(
 ) -> dict[str, object]:
     """Save the offering form in one go. Booking a service here needs the catalogue to allow it;
     an offered service must be bookable or open to walk-ins here. Seats per slot are 1–50, and no
-    fewer than the visits already booked into one coming slot."""
+    fewer than the visits already booked into one coming slot; of them 0 to all can be kept for phone
+    bookings, released to online booking 0–720 hours before the slot."""
     rows = await _rows(db, office)
     current = {o.service.id: o for o in await offering(db, office)}
     wanted: dict[int, Offering] = {}
@@ -76,9 +94,11 @@ async def save_offering(
         before = current[service.id]
         bookable = form.flag(f"bookable_{service.code}") if service.bookable else before.bookable
         walk_in = form.flag(f"walk_in_{service.code}") if service.walk_in else before.walk_in
-        seats = before.seats
-        if service.bookable:  # left empty (or off the form), the number stays as it was
+        seats, phone_seats, release_hours = before.seats, before.phone_seats, before.phone_release_hours
+        if service.bookable:  # left empty (or off the form), a number stays as it was
             seats = _seats(form, service, before.seats)
+            phone_seats = _phone_seats(form, service, before.phone_seats, seats)
+            release_hours = _release_hours(form, service, before.phone_release_hours)
         if offered and not ((bookable and service.bookable) or (walk_in and service.walk_in)):
             form.error(
                 f"offered_{service.code}",
@@ -87,7 +107,7 @@ async def save_offering(
                     service=service.name(i18n.current_locale.get()),
                 ),
             )
-        wanted[service.id] = Offering(service, offered, bookable, walk_in, seats)
+        wanted[service.id] = Offering(service, offered, bookable, walk_in, seats, phone_seats, release_hours)
     form.check()
     for service_id, want in wanted.items():
         if service_id in rows and want.seats < current[service_id].seats:
@@ -104,11 +124,11 @@ async def save_offering(
             db.add(row)
         elif before == want:
             continue
-        row.active, row.bookable, row.walk_in, row.seats = (
-            want.offered,
-            want.bookable,
-            want.walk_in,
+        row.active, row.bookable, row.walk_in = want.offered, want.bookable, want.walk_in
+        row.seats, row.phone_seats, row.phone_release_hours = (
             want.seats,
+            want.phone_seats,
+            want.phone_release_hours,
         )
         changes[want.service.code] = {"before": before.snapshot(), "after": want.snapshot()}
     if changes:
@@ -126,6 +146,34 @@ def _seats(form: Form, service: Service, current: int) -> int:
             service=service.name(i18n.current_locale.get()),
             low=MIN_SEATS,
             high=MAX_SEATS,
+        )
+        return current
+    return typed
+
+
+def _phone_seats(form: Form, service: Service, current: int, seats: int) -> int:
+    """Seats kept for phone bookings: none up to all of the slot's seats (also when the seats per slot
+    go down below what was kept before)."""
+    field = f"phone_seats_{service.code}"
+    typed = form.integer(field, low=0, high=seats, default=current)
+    if typed is None or typed > seats:
+        form.errors[field] = _(
+            "%(service)s has %(seats)s seats per slot: keep from 0 to %(seats)s of them for phone bookings.",
+            service=service.name(i18n.current_locale.get()),
+            seats=seats,
+        )
+        return current
+    return typed
+
+
+def _release_hours(form: Form, service: Service, current: int) -> int:
+    field = f"phone_release_hours_{service.code}"
+    typed = form.integer(field, low=0, high=MAX_RELEASE_HOURS, default=current)
+    if typed is None:
+        form.errors[field] = _(
+            "Release of the phone seats for %(service)s: enter a whole number of hours from 0 to %(high)s.",
+            service=service.name(i18n.current_locale.get()),
+            high=MAX_RELEASE_HOURS,
         )
         return current
     return typed

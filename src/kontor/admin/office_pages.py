@@ -21,7 +21,14 @@ from kontor.accounts.auth import requires_role
 from kontor.accounts.models import Role, User
 from kontor.admin import hours_editing, offering
 from kontor.admin.forms import Form, FormError
-from kontor.admin.services import COMMON_LANGUAGES, districts, is_admin, managed_office, update_details
+from kontor.admin.services import (
+    AGENT_NOTES_MAX,
+    COMMON_LANGUAGES,
+    districts,
+    is_admin,
+    managed_office,
+    update_details,
+)
 from kontor.hours.names import day_note
 from kontor.hours.services import current_time
 from kontor.offices.models import Office
@@ -51,12 +58,14 @@ async def office_context(
         "is_admin": is_admin(user),
         "district_options": [(d.id, d.name) for d in await districts(db)] if is_admin(user) else [],
         "common_languages": COMMON_LANGUAGES,
+        "agent_notes_max": AGENT_NOTES_MAX,
         "weekly": await hours_editing.weekly_hours(db, office),
         "closures": await hours_editing.closures(db, office, today, include_past=past),
         "show_past": past,
         "special_rows": range(hours_editing.SPECIAL_ROWS),
         "offering": await offering.offering(db, office),
         "seat_limits": (offering.MIN_SEATS, offering.MAX_SEATS),
+        "release_limits": (0, offering.MAX_RELEASE_HOURS),
         "counters": await offering.counters(db, office),
         "preview": await hours_editing.preview(db, office, today),
         "today": today,

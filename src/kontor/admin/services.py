@@ -39,6 +39,10 @@ COMMON_LANGUAGES = (
 )
 
 
+# The office's notes for the contact center: local knowledge that staff see, never the public.
+AGENT_NOTES_MAX = 4000
+
+
 def is_admin(user: User) -> bool:
     return user.role == Role.ADMIN
 
@@ -141,8 +145,9 @@ async def create_office(db: AsyncSession, form: Form, user: User, default_timezo
 
 
 async def update_details(db: AsyncSession, office: Office, form: Form, user: User) -> dict[str, Any]:
-    """Save the office's contact details; only admins change its district and whether it is active.
-    Returns the changes (field: before/after), also written to the audit log."""
+    """Save the office's contact details and its notes for the contact center; only admins change its
+    district and whether it is active. Returns the changes (field: before/after), also written to the
+    audit log."""
     wanted: dict[str, Any] = {
         "name": form.text("name", required=True, max_length=160),
         "street": form.text("street", max_length=200),
@@ -154,6 +159,7 @@ async def update_details(db: AsyncSession, office: Office, form: Form, user: Use
         "accessibility": form.text("accessibility", max_length=4000),
         "directions": form.text("directions", max_length=4000),
         "timezone": form.timezone("timezone"),
+        "agent_notes": form.text("agent_notes", max_length=AGENT_NOTES_MAX),
     }
     if is_admin(user):
         wanted["active"] = form.flag("active")

@@ -4,7 +4,8 @@ Status codes of a refused booking (BookingError kinds): invalid → 422, full �
 (the start or the service is not offered) → 409, not_found (office or service) → 404. The body is
 ``{"detail": message, "extra": {"kind": ..., "field": ...}}``. An anonymous client's booking is
 recorded with channel ``api``; with an agent's bearer token it is a phone booking made by that agent
-(other staff tokens book with channel ``api`` as themselves).
+(other staff tokens book with channel ``api`` as themselves). Seats kept for the contact center are
+listed and given out only to staff tokens until they are released to everyone.
 """
 
 from __future__ import annotations
@@ -152,7 +153,8 @@ def _booking_out(booking: Booking) -> schemas.Booking:
     summary="Free slots of a service at an office",
     description=(
         "Bookable starts whose local date is from `from` to `to` (both inclusive, at most 366 days), "
-        "with the seats left; full slots are left out. 404 when the office is unknown or does not "
+        "with the seats left; full slots are left out. Seats kept for the contact center count only "
+        "for a staff bearer token until they are released. 404 when the office is unknown or does not "
         "take bookings for the service; 400 for a date that is not YYYY-MM-DD between 2000-01-01 and "
         "2199-12-31, a reversed range or one longer than 366 days."
     ),
@@ -181,6 +183,7 @@ async def list_slots(
     now = current_time(request.app.state)
     zone = ZoneInfo(office.timezone)
     first, last = date_range(first, last, now.astimezone(zone).date())
+    staff = _api_user(request) is not None
 
     async def make() -> list[schemas.Slot]:
         slots = await office_free_slots(
@@ -192,6 +195,7 @@ async def list_slots(
             last,
             now,
             release_delay=_rules(request).release_delay,
+            staff=staff,
         )
         return [
             schemas.Slot(start=s.start.astimezone(zone), end=s.end.astimezone(zone), seats_left=s.seats_left)
@@ -199,7 +203,7 @@ async def list_slots(
         ]
 
     cache = request.app.state.slot_cache
-    return await cache.get_or_make(cache.key(office.id, service, first, last, now=now), make)
+    return await cache.get_or_make(cache.key(office.id, service, first, last, staff, now=now), make)
 
 
 @post(

@@ -3,11 +3,14 @@
 Each office's hours come from the directory (one load for all offices), the taken seats of all of them
 from one query,
 and its days are scanned a week at a time until it has given `limit` slots: no office can place more
-than `limit` in the answer.
+than `limit` in the answer. Residents see the seats kept for the phone only once they are released;
+staff (`staff=True`: agents, desk staff, a staff bearer token) see every seat they may book.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -20,9 +23,11 @@ from litestar.params import QueryParameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kontor.accounts.auth import current_user
 from kontor.booking import schemas, services
-from kontor.booking.seats import local_days, taken_seats_at
-from kontor.booking.slots import free_slots
+from kontor.booking.seats import SeatCounts, local_days, seat_counts_at, seat_counts_on
+from kontor.booking.slots import SlotPolicy, free_slots
+from kontor.hours.rules import OfficeHours
 from kontor.hours.services import current_time
 from kontor.offices.api import MAX_RANGE_DAYS, ApiOperation, answers, parse_date
 from kontor.offices.directory import OfficeDirectory
@@ -34,6 +39,21 @@ MAX_LIMIT = 100
 _SCAN_DAYS = 7
 
 Db = NamedDependency[AsyncSession]
+
+
+def viewer_policy(offering: OfficeService, hours: OfficeHours, *, staff: bool) -> SlotPolicy:
+    """The offering's slot rules as a booker sees them: with its phone seats, and whether staff look."""
+    policy = services.slot_policy(offering, hours)
+    if not offering.phone_seats:
+        return policy
+    release = timedelta(hours=offering.phone_release_hours)
+    return replace(policy, phone_seats=offering.phone_seats, phone_release=release, staff=staff)
+
+
+def staff_token(request: Request[Any, Any, Any]) -> bool:
+    """Whether the API request comes with a staff user's bearer token (who may book the seats kept
+    for the phone). A browser session does not count, as in :func:`kontor.booking.api._api_user`."""
+    return request.scope.get("auth") == "token" and current_user(request) is not None
 
 
 def _scan_window(
@@ -56,26 +76,30 @@ async def office_slots(
     limit: int,
     now: datetime,
     release_delay: timedelta,
-    taken: dict[datetime, int] | None = None,
+    taken: SeatCounts | Mapping[datetime, int] | None = None,
+    *,
+    staff: bool = False,
 ) -> list[schemas.AvailableSlot]:
-    """Up to `limit` of the office's earliest free slots from `first` (default: its today). `taken`
-    is the office's taken seats when the caller loaded them for several offices at once."""
+    """Up to `limit` of the office's earliest free slots from `first` (default: its today), as a
+    resident or (`staff`) a staff member may book them. `taken` is the office's taken seats when the
+    caller loaded them for several offices at once."""
     kind = offering.service
     zone = ZoneInfo(office.timezone)
     first, last = _scan_window(office, offering, first, now)
     if last < first:
         return []
     hours = await directory.office_hours(db, office, *services.hours_window(office, kind, now))
-    policy = services.slot_policy(offering, hours)
+    policy = viewer_policy(offering, hours, staff=staff)
     if taken is None:
-        taken = await services.taken_seats_on(
-            db, office, kind.id, first, last, now, release_delay=release_delay
+        taken = await seat_counts_on(
+            db, office, offering, first, last, now, release_delay=release_delay, staff=staff
         )
+    counts = taken if isinstance(taken, SeatCounts) else SeatCounts(dict(taken))
     found: list[schemas.AvailableSlot] = []
     day = first
     while day <= last and len(found) < limit:
         week_end = min(last, day + timedelta(days=_SCAN_DAYS - 1))
-        for slot in free_slots(hours, policy, day, week_end, now, taken):
+        for slot in free_slots(hours, policy, day, week_end, now, counts.taken, taken_public=counts.public):
             found.append(
                 schemas.AvailableSlot(
                     office=office.slug,
@@ -98,25 +122,36 @@ async def earliest_per_office(
     limit: int,
     now: datetime,
     release_delay: timedelta,
+    *,
+    staff: bool = False,
 ) -> list[list[schemas.AvailableSlot]]:
     """:func:`office_slots` of each (office, offering) of one service, with the taken seats of all of
     them loaded in one query instead of one per office."""
     windows = [_scan_window(office, offering, first, now) for office, offering in offerings]
     spans = [local_days(office, *window) for (office, _), window in zip(offerings, windows, strict=True)]
-    taken: dict[int, dict[datetime, int]] = {}
+    taken: dict[int, SeatCounts] = {}
     if offerings:
-        taken = await taken_seats_at(
+        taken = await seat_counts_at(
             db,
-            [office.id for office, _ in offerings],
-            offerings[0][1].service_id,
+            [offering for _, offering in offerings],
             min(span[0] for span in spans),
             max(span[1] for span in spans),
             now,
             release_delay=release_delay,
+            staff=staff,
         )
     return [
         await office_slots(
-            db, directory, office, offering, first, limit, now, release_delay, taken.get(office.id, {})
+            db,
+            directory,
+            office,
+            offering,
+            first,
+            limit,
+            now,
+            release_delay,
+            taken.get(office.id) or SeatCounts(),
+            staff=staff,
         )
         for office, offering in offerings
     ]
@@ -131,9 +166,12 @@ async def earliest_slots(
     now: datetime,
     district_slug: str | None = None,
     release_delay: timedelta = timedelta(0),
+    *,
+    staff: bool = False,
 ) -> list[schemas.AvailableSlot]:
     """The `limit` earliest free slots of the service at every active office that takes bookings for
-    it (only the district's offices when given), by start and then office name.
+    it (only the district's offices when given), by start and then office name. With `staff`, the
+    seats kept for the phone count as free (what an agent may book).
 
     Raises NotFoundException for an unknown service or district.
     """
@@ -148,7 +186,9 @@ async def earliest_slots(
     offered = [
         (office, offering) for office in offices if (offering := bookable_offering(office, service_code))
     ]
-    per_office = await earliest_per_office(db, directory, offered, first, limit, now, release_delay)
+    per_office = await earliest_per_office(
+        db, directory, offered, first, limit, now, release_delay, staff=staff
+    )
     found = [slot for slots in per_office for slot in slots]
     found.sort(key=lambda s: (s.start.astimezone(UTC), s.office_name))
     return found[:limit]
@@ -161,8 +201,9 @@ async def earliest_slots(
     description=(
         "The `limit` earliest bookable starts of the service from `from` to the end of its booking "
         "horizon, across every office that takes bookings for it (or only a district's offices), "
-        "sorted by start and then office name. 404 when the service or the district is unknown; 400 "
-        "for a `from` that is not YYYY-MM-DD between 2000-01-01 and 2199-12-31, or a `limit` out of range."
+        "sorted by start and then office name. Seats kept for the contact center count as free only "
+        "for a staff bearer token. 404 when the service or the district is unknown; 400 for a `from` "
+        "that is not YYYY-MM-DD between 2000-01-01 and 2199-12-31, or a `limit` out of range."
     ),
     responses=answers({404: "No service has this code, or no district has this slug."}),
     cache_control=CacheControlHeader(no_store=True),
@@ -195,6 +236,7 @@ async def list_availability(
         now,
         district_slug=district or None,
         release_delay=timedelta(minutes=request.app.state.settings.cancel_release_minutes),
+        staff=staff_token(request),
     )
 
 

@@ -46,7 +46,8 @@ async def hold(
 ) -> tuple[Booking, str]:
     """Hold a seat of the slot at ``start`` for ``rules.hold`` while the resident gives their details;
     the held booking and its private token, which :func:`confirm` needs. A hold that runs out frees
-    its seat by itself (it no longer counts, and the next taker or the sweeper marks it expired)."""
+    its seat by itself (it no longer counts, and the next taker or the sweeper marks it expired).
+    Like :func:`~kontor.booking.services.book`, a resident holds no seat kept for the phone."""
     start = aware(start)
     office, offering = await find_offering(db, office_slug, service_code)
     await check_start(db, office, offering, start, now)
@@ -84,7 +85,7 @@ async def confirm(
         booking.hold_expires_at is not None and booking.hold_expires_at <= now
     )
     if expired:
-        await _retake(db, booking, now, rules)
+        await _retake(db, booking, now, rules, staff=not by_resident(channel, actor))
     # Conditional, so a sweeper that expires the hold at this moment cannot be overwritten unseen.
     result = await db.execute(
         update(Booking)
@@ -114,8 +115,11 @@ async def confirm(
     return booking
 
 
-async def _retake(db: AsyncSession, booking: Booking, now: datetime, rules: BookingRules) -> None:
-    """Give a hold that ran out a seat of its slot again, if one is free, and a fresh hold."""
+async def _retake(
+    db: AsyncSession, booking: Booking, now: datetime, rules: BookingRules, *, staff: bool
+) -> None:
+    """Give a hold that ran out a seat of its slot again, if one the confirming booker may take is
+    free, and a fresh hold."""
     offering = await booking_offering(db, booking)
     await check_start(db, booking.office, offering, booking.starts_at, now)
 
@@ -132,7 +136,9 @@ async def _retake(db: AsyncSession, booking: Booking, now: datetime, rules: Book
 
     # Its own row has run out (or is marked expired), so it does not count against itself.
     try:
-        seat = await take_seat(db, offering, booking.starts_at, now, claim, release_delay=rules.release_delay)
+        seat = await take_seat(
+            db, offering, booking.starts_at, now, claim, release_delay=rules.release_delay, staff=staff
+        )
     except BookingError:
         raise BookingError(
             "full", N_("The time you chose was taken while you were away. Choose another time."), "start"

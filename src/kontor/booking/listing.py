@@ -3,6 +3,8 @@ free slots for a range of dates, and a month of free times for the calendar.
 
 Each office's hours come from the directory (one load for every office) and its taken seats from one
 query per office and range, as in the slots API, so the pages and the API always agree on a slot.
+Everything here is a resident's view unless `staff` says otherwise: seats kept for the phone are
+shown to staff only until they are released.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kontor.booking.availability import earliest_per_office, office_slots
-from kontor.booking.policy import hours_window, slot_policy
+from kontor.booking.availability import earliest_per_office, office_slots, viewer_policy
+from kontor.booking.policy import hours_window
 from kontor.booking.schemas import AvailableSlot
-from kontor.booking.seats import taken_seats_on
+from kontor.booking.seats import seat_counts_on
 from kontor.booking.slots import Slot, free_slots
 from kontor.offices.directory import OfficeDirectory
 from kontor.offices.models import District, Office, OfficeService, Service
@@ -59,14 +61,17 @@ async def office_free_slots(
     now: datetime,
     *,
     release_delay: timedelta = timedelta(0),
+    staff: bool = False,
 ) -> list[Slot]:
     """The office's free slots of the service whose local date is first..last (both inclusive), in
-    start order; clipped to the service's notice and horizon."""
+    start order; clipped to the service's notice and horizon. With `staff`, the seats kept for the
+    phone count as free."""
     hours = await directory.office_hours(db, office, *hours_window(office, offering.service, now))
-    taken = await taken_seats_on(
-        db, office, offering.service_id, first, last, now, release_delay=release_delay
+    taken = await seat_counts_on(
+        db, office, offering, first, last, now, release_delay=release_delay, staff=staff
     )
-    return free_slots(hours, slot_policy(offering, hours), first, last, now, taken)
+    policy = viewer_policy(offering, hours, staff=staff)
+    return free_slots(hours, policy, first, last, now, taken.taken, taken_public=taken.public)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +88,7 @@ async def earliest_by_office(
     *,
     district_slug: str | None = None,
     release_delay: timedelta = timedelta(0),
+    staff: bool = False,
 ) -> list[OfficeChoice]:
     """Every active office that takes bookings for the service (only the district's, when given), in
     the directory's order, each with its earliest free slot within the horizon or None."""
@@ -94,7 +100,7 @@ async def earliest_by_office(
         if (offering := bookable_offering(office, service_code)) is not None
         and not (district_slug and office.district.slug != district_slug)
     ]
-    per_office = await earliest_per_office(db, directory, offered, None, 1, now, release_delay)
+    per_office = await earliest_per_office(db, directory, offered, None, 1, now, release_delay, staff=staff)
     return [
         OfficeChoice(office, found[0] if found else None)
         for (office, _offering), found in zip(offered, per_office, strict=True)
@@ -161,6 +167,7 @@ async def month_of_times(
     day: date | None = None,
     release_delay: timedelta = timedelta(0),
     leave_out: datetime | None = None,
+    staff: bool = False,
 ) -> MonthOfTimes:
     """The free times of the month shown in the booking calendar, by local date.
 
@@ -177,13 +184,21 @@ async def month_of_times(
         month = _month_of(day)
     elif month is None:
         # Two: the booking's own time, left out, could be the earliest.
-        found = await office_slots(db, directory, office, offering, None, 2, now, release_delay)
+        found = await office_slots(db, directory, office, offering, None, 2, now, release_delay, staff=staff)
         found = [s for s in found if leave_out is None or s.start.astimezone(UTC) != leave_out]
         month = _month_of(found[0].start.date()) if found else first_month
     month = min(max(_month_of(month), first_month), last_month)
     last = _add_months(month, 1) - timedelta(days=1)
     slots = await office_free_slots(
-        db, directory, office, offering, max(month, today), last, now, release_delay=release_delay
+        db,
+        directory,
+        office,
+        offering,
+        max(month, today),
+        last,
+        now,
+        release_delay=release_delay,
+        staff=staff,
     )
     shown = MonthOfTimes(month, today, first_month, last_month)
     for slot in slots:

@@ -1,4 +1,5 @@
-"""Telling the resident: the messages that go with a change, and the calendar version it makes."""
+"""Telling the resident: the messages that go with a change, and the calendar version it makes; and
+telling the contact center's systems, through their webhooks."""
 
 from __future__ import annotations
 
@@ -9,8 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor.booking.models import Booking, BookingEvent
 from kontor.calendars.booking import visit_calendar, visit_event
+from kontor.contacts.models import WebhookEvent
+from kontor.contacts.webhooks import booking_payload, emit
 from kontor.notify.messages import queue_booking_messages
 from kontor.settings import Settings
+
+# The webhook event of each change the resident is told of.
+WEBHOOK_EVENTS = {
+    "booked": WebhookEvent.BOOKING_CREATED,
+    "rescheduled": WebhookEvent.BOOKING_CHANGED,
+    "cancelled": WebhookEvent.BOOKING_CANCELLED,
+}
 
 
 async def calendar_sequence(db: AsyncSession, booking: Booking) -> int:
@@ -27,13 +37,16 @@ async def calendar_sequence(db: AsyncSession, booking: Booking) -> int:
 async def tell_resident(
     db: AsyncSession, booking: Booking, event: str, *, settings: Settings, token: str | None, now: datetime
 ) -> None:
-    """Queue the messages about ``event`` in the transaction that made the change."""
+    """Queue the messages about ``event`` in the transaction that made the change, and the webhook
+    deliveries to the subscribers of its event."""
     if event == "booked":
         sequence = 0  # a new booking has no moves or cancellation yet
     else:
         await db.flush()  # the change's own event row counts towards the sequence
         sequence = await calendar_sequence(db, booking)
     queue_booking_messages(db, booking, event, settings=settings, token=token, now=now, sequence=sequence)
+    if event in WEBHOOK_EVENTS:
+        await emit(db, WEBHOOK_EVENTS[event], booking_payload(booking), now=now, booking_id=booking.id)
 
 
 async def booking_calendar(

@@ -1,22 +1,26 @@
-"""Seats of a slot: which are taken, and taking the lowest free one so the database has the last word.
+"""Seats of a slot: which are taken, and taking a free one so the database has the last word.
 
 The seats of a slot are numbered 1..seats and the database refuses a second holder of a seat (the
 unique index ``ux_bookings_seat``): two app instances that race for the last seat cannot both get it.
+Which seats a booker may take, and in what order, is :mod:`kontor.booking.phone_seats`' rule: seats
+kept for the phone are numbered last, so a resident who tries only the others cannot get one.
 A seat whose booking was cancelled a moment ago rests for ``release_delay`` before it is offered again,
 so a booking cannot be handed over by cancelling it at an agreed minute (slot trading).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor.booking.models import SEATLESS, Booking, BookingStatus
+from kontor.booking.phone_seats import is_released, seat_order
 from kontor.booking.visitor import BookingError
 from kontor.i18n import N_
 from kontor.offices.models import Office, OfficeService
@@ -96,18 +100,22 @@ async def take_seat(
     claim: Callable[[int], Awaitable[bool]],
     *,
     release_delay: timedelta = timedelta(0),
+    staff: bool = False,
 ) -> int:
-    """Call ``await claim(seat)`` for the lowest free seat until it returns True (the database took
-    it) or no seat is left: BookingError('full').
+    """Call ``await claim(seat)`` for the first free seat the booker may take (a resident: the lowest
+    public one; staff: a kept one first, see :func:`~kontor.booking.phone_seats.seat_order`) until it
+    returns True (the database took it) or no such seat is left: BookingError('full').
 
     ``claim`` returns False when the seat went to another transaction meanwhile (an insert that
     does nothing on conflict, or an update refused by the unique index in a savepoint). On
     PostgreSQL such a statement waits for the other transaction to end; the seats are then read
     again (its row is visible now) and the next free one is tried.
     """
+    released = is_released(start, now, timedelta(hours=offering.phone_release_hours))
+    order = seat_order(offering.seats, offering.phone_seats, staff=staff, released=released)
     for _ in range(offering.seats + 3):  # each failure means a seat went; a few more guard rare collisions
         unavailable = await _seats_unavailable(db, offering, start, now, release_delay)
-        free = [seat for seat in range(1, offering.seats + 1) if seat not in unavailable]
+        free = [seat for seat in order if seat not in unavailable]
         if not free:
             break
         if await claim(free[0]):
@@ -181,8 +189,86 @@ async def taken_seats_at(
     release_delay: timedelta = timedelta(0),
 ) -> dict[int, dict[datetime, int]]:
     """:func:`taken_seats` of several offices in one query, by office id (searches across offices)."""
+    found = await _count_taken(db, office_ids, service_id, first_start, last_start, now, release_delay, {})
+    return {office_id: counts.taken for office_id, counts in found.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class SeatCounts:
+    """One office's seats taken per slot start (UTC), and of those the public ones (numbered up to
+    the offering's seats less its phone seats) when they were counted; else ``public`` is None."""
+
+    taken: dict[datetime, int] = field(default_factory=dict)
+    public: dict[datetime, int] | None = None
+
+
+def _public_seats(offerings: Collection[OfficeService], staff: bool) -> dict[int, int]:
+    """By office id, the public seats of the offerings that keep seats, when a resident looks (staff
+    may take every seat, so only the total counts for them)."""
+    if staff:
+        return {}
+    return {o.office_id: o.seats - o.phone_seats for o in offerings if o.phone_seats > 0}
+
+
+async def seat_counts_on(
+    db: AsyncSession,
+    office: Office,
+    offering: OfficeService,
+    first: date,
+    last: date,
+    now: datetime,
+    *,
+    release_delay: timedelta = timedelta(0),
+    staff: bool = False,
+) -> SeatCounts:
+    """:func:`seat_counts_at` of one office for the slots whose local start date is first..last."""
+    first_start, last_start = local_days(office, first, last)
+    found = await seat_counts_at(
+        db, [offering], first_start, last_start, now, release_delay=release_delay, staff=staff
+    )
+    return found[office.id]
+
+
+async def seat_counts_at(
+    db: AsyncSession,
+    offerings: Collection[OfficeService],
+    first_start: datetime,
+    last_start: datetime,
+    now: datetime,
+    *,
+    release_delay: timedelta = timedelta(0),
+    staff: bool = False,
+) -> dict[int, SeatCounts]:
+    """By office id, the seats taken per slot start from first_start to last_start inclusive, of
+    ``offerings`` of one service, in one query: as :func:`taken_seats`, and for a resident
+    (``staff`` False) at an office that keeps seats for the phone also the taken public seats."""
+    if not offerings:
+        return {}
+    public_seats = _public_seats(offerings, staff)
+    office_ids = [o.office_id for o in offerings]
+    service_id = next(iter(offerings)).service_id
+    return await _count_taken(
+        db, office_ids, service_id, first_start, last_start, now, release_delay, public_seats
+    )
+
+
+async def _count_taken(
+    db: AsyncSession,
+    office_ids: Collection[int],
+    service_id: int,
+    first_start: datetime,
+    last_start: datetime,
+    now: datetime,
+    release_delay: timedelta,
+    public_seats: Mapping[int, int],
+) -> dict[int, SeatCounts]:
+    columns = [Booking.office_id, Booking.starts_at, func.count()]
+    if public_seats:
+        # Only when some office keeps seats: the plain count stays as cheap as it always was.
+        limit = case(dict(public_seats), value=Booking.office_id, else_=None)
+        columns.append(func.count(case((Booking.seat <= limit, 1))))
     rows = await db.execute(
-        select(Booking.office_id, Booking.starts_at, func.count())
+        select(*columns)
         .where(
             Booking.office_id.in_(office_ids),
             Booking.service_id == service_id,
@@ -192,7 +278,16 @@ async def taken_seats_at(
         )
         .group_by(Booking.office_id, Booking.starts_at)
     )
-    found: dict[int, dict[datetime, int]] = {}
-    for office_id, start, count in rows:
-        found.setdefault(office_id, {})[start.astimezone(UTC)] = count
+    found = {
+        office_id: SeatCounts(public={} if office_id in public_seats else None) for office_id in office_ids
+    }
+    if not public_seats:
+        for office_id, start, count in rows:
+            found[office_id].taken[start.astimezone(UTC)] = count
+        return found
+    for office_id, start, count, public in rows:
+        counts, start = found[office_id], start.astimezone(UTC)
+        counts.taken[start] = count
+        if counts.public is not None:
+            counts.public[start] = public
     return found

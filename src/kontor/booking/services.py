@@ -4,7 +4,8 @@ finding it again by its reference.
 Seats are taken through :mod:`kontor.booking.seats`, where the database has the last word on
 capacity. Every change writes a :class:`BookingEvent` in the same transaction (DESIGN rule 5).
 A resident's booking through the web or the API counts against the limit of upcoming visits per
-contact; staff booking for someone (phone, desk) are trusted to judge that themselves.
+contact, and gets none of the seats kept for the phone before their release; staff booking for
+someone (phone, desk) are trusted to judge the limit themselves, and take a kept seat first.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ DEFAULT_RULES = BookingRules()
 
 
 def by_resident(channel: Channel, actor: User | str) -> bool:
+    """Whether a resident books by themselves (web or API, no staff user): only they are held to the
+    limit of visits and kept from the seats kept for the phone."""
     return channel in (Channel.WEB, Channel.API) and not isinstance(actor, User)
 
 
@@ -148,7 +151,8 @@ async def new_booking(
         booking = candidate
         return True
 
-    seat = await take_seat(db, offering, start, now, claim, release_delay=rules.release_delay)
+    staff = not by_resident(channel, actor)
+    seat = await take_seat(db, offering, start, now, claim, release_delay=rules.release_delay, staff=staff)
     assert booking is not None
     changes = {"office": office.slug, "service": service.code, "starts_at": start.isoformat(), "seat": seat}
     action = "held" if status == BookingStatus.HELD else "booked"
@@ -263,7 +267,10 @@ async def reschedule(
             ),
         )
 
-    seat = await take_seat(db, offering, new_start, now, claim, release_delay=rules.release_delay)
+    staff = not by_resident(channel, actor)
+    seat = await take_seat(
+        db, offering, new_start, now, claim, release_delay=rules.release_delay, staff=staff
+    )
     for key, value in (("starts_at", new_start), ("ends_at", new_end), ("seat", seat), ("updated_at", now)):
         set_committed_value(booking, key, value)
     changes = {"starts_at": [old_start.isoformat(), new_start.isoformat()], "seat": [old_seat, seat]}

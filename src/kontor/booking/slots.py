@@ -1,7 +1,8 @@
 """Free slots of online booking: which visit starts an office offers, and how many seats are left.
 
 Pure and clock-free: `now` is injected. Slots are cut from the real instants of the opening
-intervals (interval_bounds), so daylight-saving days neither invent nor repeat a slot.
+intervals (interval_bounds), so daylight-saving days neither invent nor repeat a slot. Seats kept for
+the phone (:mod:`kontor.booking.phone_seats`) are left out of a resident's view until their release.
 """
 
 from collections.abc import Iterator, Mapping
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
+from kontor.booking.phone_seats import is_released, seats_seen
 from kontor.hours.rules import HoursKind, OfficeHours, hours_for_range, interval_bounds
 
 __all__ = ["Slot", "SlotPolicy", "free_slots", "is_bookable_start", "slot_policy_kinds"]
@@ -29,7 +31,9 @@ def _whole_number(name: str, value: object, minimum: int) -> None:
 
 @dataclass(frozen=True, slots=True)
 class SlotPolicy:
-    """How a service is booked: visit length, parallel seats, notice, horizon and spacing of starts."""
+    """How a service is booked: visit length, parallel seats, notice, horizon and spacing of starts;
+    and who looks: ``phone_seats`` of the seats are kept for staff until ``phone_release`` before a
+    slot, so a resident (``staff`` False) sees only the others until then."""
 
     duration: timedelta
     seats: int = 1
@@ -37,6 +41,9 @@ class SlotPolicy:
     horizon_days: int = 60
     step: timedelta | None = None
     kinds: frozenset[HoursKind] = frozenset({HoursKind.APPOINTMENT})
+    phone_seats: int = 0
+    phone_release: timedelta = timedelta(hours=48)
+    staff: bool = False
 
     def __post_init__(self) -> None:
         _whole_minutes("duration", self.duration)
@@ -46,6 +53,11 @@ class SlotPolicy:
         if not isinstance(self.min_notice, timedelta) or self.min_notice < timedelta(0):
             raise ValueError(f"min_notice must not be negative, got {self.min_notice!r}")
         _whole_number("horizon_days", self.horizon_days, minimum=0)
+        _whole_number("phone_seats", self.phone_seats, minimum=0)
+        if self.phone_seats > self.seats:
+            raise ValueError(f"phone_seats must not exceed seats ({self.seats}), got {self.phone_seats!r}")
+        if not isinstance(self.phone_release, timedelta) or self.phone_release < timedelta(0):
+            raise ValueError(f"phone_release must not be negative, got {self.phone_release!r}")
         kinds = frozenset(HoursKind(k) for k in self.kinds)
         if not kinds:
             raise ValueError("kinds must name at least one kind of opening hours")
@@ -56,9 +68,17 @@ class SlotPolicy:
         """Distance between two slot starts in one interval."""
         return self.duration if self.step is None else self.step
 
+    @property
+    def hides_kept_seats(self) -> bool:
+        """Whether some slots show fewer seats than there are: seats are kept and a resident looks."""
+        return self.phone_seats > 0 and not self.staff
+
 
 @dataclass(frozen=True, slots=True)
 class Slot:
+    """A bookable start; ``seats`` are those the viewer may book (a resident's view leaves out seats
+    still kept for the phone) and ``taken`` how many of those are gone."""
+
     start: datetime
     end: datetime
     seats: int
@@ -138,23 +158,44 @@ def free_slots(
     taken: Mapping[datetime, int] | None = None,
     *,
     include_full: bool = False,
+    taken_public: Mapping[datetime, int] | None = None,
 ) -> list[Slot]:
     """Slots whose local start date is in first..last (inclusive), in start order, each with seats_left.
 
-    `taken` maps a slot start (aware; compare in UTC) to the number of seats already booked or held.
-    Full slots are left out unless include_full. Nothing starts before now + min_notice or on a local
-    date after today + horizon_days, and the range is clipped to that window first, so asking for a
-    huge range costs no more than the window.
+    `taken` maps a slot start (aware; compare in UTC) to the number of seats already booked or held,
+    and `taken_public` to how many of those are public seats (numbered up to seats - phone_seats);
+    without it, a resident is shown the fewest free public seats the counts allow. Full slots are left
+    out unless include_full. Nothing starts before now + min_notice or on a local date after today +
+    horizon_days, and the range is clipped to that window first, so asking for a huge range costs no
+    more than the window.
     """
     if last < first:
         raise ValueError(f"last ({last}) is before first ({first})")
     now = _require_aware("now", now)
     counts = _taken_by_start(taken)
-    slots = (
-        Slot(start, start + policy.duration, policy.seats, counts.get(start, 0))
-        for start in _offered_starts(hours, policy, first, last, now)
-    )
+    starts = _offered_starts(hours, policy, first, last, now)
+    if policy.hides_kept_seats:
+        slots: Iterator[Slot] = _seen_by_resident(policy, starts, now, counts, taken_public)
+    else:
+        slots = (Slot(start, start + policy.duration, policy.seats, counts.get(start, 0)) for start in starts)
     return [s for s in slots if include_full or s.seats_left > 0]
+
+
+def _seen_by_resident(
+    policy: SlotPolicy,
+    starts: list[datetime],
+    now: datetime,
+    counts: dict[datetime, int],
+    taken_public: Mapping[datetime, int] | None,
+) -> Iterator[Slot]:
+    public = _taken_by_start(taken_public) if taken_public is not None else None
+    seats, kept = policy.seats, policy.phone_seats
+    for start in starts:
+        taken = counts.get(start, 0)
+        used_public = public.get(start, 0) if public is not None else min(taken, seats - kept)
+        released = is_released(start, now, policy.phone_release)
+        usable, used = seats_seen(seats, kept, taken, used_public, staff=False, released=released)
+        yield Slot(start, start + policy.duration, usable, used)
 
 
 def is_bookable_start(hours: OfficeHours, policy: SlotPolicy, start: datetime, now: datetime) -> bool:

@@ -307,5 +307,11 @@ LOGINS: tuple[DemoLogin, ...] = (
         ("rinkeby-kista",),
         "/desk/rinkeby-kista: walk-in tickets and booked visits; /counter/rinkeby-kista",
     ),
-    DemoLogin("agent", "Demo Kontaktcenter", "agent", (), "/staff: reads every office; no admin rights"),
+    DemoLogin(
+        "agent",
+        "Demo Kontaktcenter",
+        "agent",
+        (),
+        "/agent?phone=0700001101: a call comes in; book a visit at any office for the caller",
+    ),
 )

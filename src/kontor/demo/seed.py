@@ -19,6 +19,7 @@ from kontor.audit import services as audit
 from kontor.audit.models import Channel
 from kontor.demo import data
 from kontor.demo.bookings import seed_bookings
+from kontor.demo.contacts import seed_contact_center
 from kontor.demo.queue import seed_queue
 from kontor.hours.holidays import swedish_holidays
 from kontor.hours.models import Closure, ClosureInterval, WeeklyHours
@@ -66,6 +67,8 @@ async def seed_demo(db: AsyncSession, today: date, now: datetime | None = None) 
     report.add("bookings", created=created, existing=existing)
     created, existing = await seed_queue(db, today, now)
     report.add("tickets", created=created, existing=existing)
+    created, existing = await seed_contact_center(db, today)
+    report.add("contacts", created=created, existing=existing)
     if report.total_created:
         audit.record(
             db,

@@ -1,12 +1,13 @@
 """What the front desk shows of the walk-in queue: a button per walk-in service with its line, the
-tickets waiting now, and the tickets of today's checked-in visits.
+tickets waiting now (a checked-in visit's with the contact center's hand-off), and the tickets of
+today's checked-in visits.
 
 Reads only; the writes (issuing, checking in, cancelling) are the queue package's services.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor.booking.models import Booking
 from kontor.booking.references import format_reference, normalize_reference
+from kontor.desk.services import Handoff, visit_handoffs
 from kontor.hours.services import office_hours, open_status, status_window
 from kontor.i18n import LOCALES
 from kontor.offices.models import Office, Service
@@ -57,6 +59,8 @@ class DeskQueue:
     opens_at: datetime | None
     opens_today: bool
     waiting: list[LineEntry]
+    # The contact center's hand-offs of the waiting visits, by booking id.
+    handoffs: dict[int, Handoff] = field(default_factory=dict)
 
     @property
     def can_issue(self) -> bool:
@@ -73,12 +77,15 @@ async def desk_queue(db: AsyncSession, office: Office, now: datetime) -> DeskQue
         status = open_status(await office_hours(db, office, *status_window(now)), now)
         opens_at = status.opens_at
     zone = ZoneInfo(office.timezone)
+    waiting = await waiting_line(db, office, now)
+    visits = [entry.ticket.booking_id for entry in waiting if entry.ticket.booking_id is not None]
     return DeskQueue(
         buttons=buttons,
         is_open=snapshot.is_open,
         opens_at=opens_at,
         opens_today=opens_at is not None and opens_at.date() == now.astimezone(zone).date(),
-        waiting=await waiting_line(db, office, now),
+        waiting=waiting,
+        handoffs=await visit_handoffs(db, visits),
     )
 
 

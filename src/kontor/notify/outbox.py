@@ -13,6 +13,7 @@ from kontor.accounts.auth import ensure
 from kontor.accounts.models import Role, User
 from kontor.admin.services import record_change
 from kontor.booking.models import Booking
+from kontor.contacts.webhooks import EVENT_LABELS
 from kontor.i18n import N_
 from kontor.notify.models import MessageStatus, OutboxMessage
 from kontor.offices.models import Office
@@ -25,8 +26,13 @@ STATUS_LABELS = {
     MessageStatus.SENT.value: N_("Sent"),
     MessageStatus.FAILED.value: N_("Failed"),
 }
-CHANNEL_LABELS = {"email": N_("E-mail"), "sms": N_("Text message")}
-KIND_LABELS = {"booked": N_("Booked"), "rescheduled": N_("Moved"), "cancelled": N_("Cancelled")}
+CHANNEL_LABELS = {"email": N_("E-mail"), "sms": N_("Text message"), "webhook": N_("Webhook")}
+KIND_LABELS = {
+    "booked": N_("Booked"),
+    "rescheduled": N_("Moved"),
+    "cancelled": N_("Cancelled"),
+    **EVENT_LABELS,
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """How messages leave kontor: to a folder (demo, tests: nothing is sent by accident), to an SMTP
-server, or to an SMS gateway over HTTP. A transport raises when a message did not get through; the
-sender then tries again later."""
+server, or to an SMS gateway over HTTP; webhook deliveries as signed POSTs to their subscribers. A
+transport raises when a message did not get through; the sender then tries again later."""
 
 from __future__ import annotations
 
@@ -22,6 +22,8 @@ from kontor.settings import Settings
 
 # Long enough for a slow server, well short of the sender's ten-minute claim on a message.
 TIMEOUT_SECONDS = 60
+# A webhook receiver only has to store the event; one that takes longer is tried again later.
+WEBHOOK_TIMEOUT_SECONDS = 15
 MAIL_TRANSPORTS = ("folder", "smtp")
 SMS_TRANSPORTS = ("folder", "http")
 _METHOD = re.compile(r"^METHOD:(\w+)", re.MULTILINE)
@@ -134,6 +136,27 @@ class HttpSmsTransport:
             raise RuntimeError(f"SMS gateway answered {response.status_code}")
 
 
+class WebhookTransport:
+    """POSTs a webhook delivery's body as it was signed, with the event, the delivery's id and the
+    signature in headers. Redirects are not followed: the subscription names the address."""
+
+    def __init__(self, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._transport = transport  # tests hand in a stand-in receiver
+
+    async def send(self, message: OutboxMessage) -> None:
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "kontor-webhooks",
+            "X-Kontor-Event": message.kind,
+            "X-Kontor-Delivery": str(message.id),
+            "X-Kontor-Signature": message.signature or "",
+        }
+        async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_SECONDS, transport=self._transport) as client:
+            response = await client.post(message.recipient, content=message.body.encode(), headers=headers)
+        if not response.is_success:
+            raise RuntimeError(f"Webhook receiver answered {response.status_code}")
+
+
 def transports_for(settings: Settings) -> Mapping[str, Transport]:
     """The transport of each channel, as the settings choose. Raises ValueError for an unknown choice
     or a missing setting, so a misconfigured server stops at startup instead of losing messages."""
@@ -154,7 +177,11 @@ def transports_for(settings: Settings) -> Mapping[str, Transport]:
     )
     mail: Transport = SmtpTransport(settings) if settings.mail_transport == "smtp" else folder
     sms: Transport = HttpSmsTransport(settings) if settings.sms_transport == "http" else folder
-    return {MessageChannel.EMAIL.value: mail, MessageChannel.SMS.value: sms}
+    return {
+        MessageChannel.EMAIL.value: mail,
+        MessageChannel.SMS.value: sms,
+        MessageChannel.WEBHOOK.value: WebhookTransport(),
+    }
 
 
 def _valid_from(mail_from: str) -> bool:

@@ -1,6 +1,7 @@
 """What the counter page shows and the small steps its handlers share: the office and its counters
 as the clerk sees them, the counter remembered in the login session, the notices after an action,
-and the contexts of the opening form and of the working area (current ticket and line)."""
+and the contexts of the opening form and of the working area (current ticket, with a booked visit's
+hand-off from the contact center, and line)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor.accounts.models import User
 from kontor.booking.models import Booking
-from kontor.desk.services import NEED_LABELS
+from kontor.desk.services import NEED_LABELS, Handoff, visit_handoffs
 from kontor.i18n import N_, _
 from kontor.offices.models import Counter, Office, Service
 from kontor.queue.counter import current_ticket, shift_of, shifts_today
@@ -122,7 +123,8 @@ async def work_context(
     *,
     show_all: bool = False,
 ) -> dict[str, Any]:
-    """What the counter's working area shows: its current ticket (and booked visitor) and the line."""
+    """What the counter's working area shows: its current ticket (and booked visitor, with the contact
+    center's hand-off) and the line."""
     services = walk_in_services(office)
     mine = set(shift.service_ids) if shift is not None else {service.id for service in services}
     current = await current_ticket(db, counter, now)
@@ -130,6 +132,8 @@ async def work_context(
     own = [entry for entry in everyone if entry.ticket.service_id in mine]
     # Positions count within what is shown: the counter's own services, or all.
     shown = everyone if show_all else own
+    visit = await _visit(db, current)
+    handoff = await _handoff(db, visit)
     return {
         "office": office,
         "counter": counter,
@@ -137,7 +141,9 @@ async def work_context(
         "zone": ZoneInfo(office.timezone),
         "current": current,
         "waited": _waited_minutes(current),
-        "visit": await _visit(db, current),
+        "visit": visit,
+        "handoff": handoff,
+        "visit_needs": _needs(visit, handoff),
         "transfer_to": [
             service for service in services if current is None or service.id != current.service_id
         ],
@@ -160,6 +166,20 @@ async def _visit(db: AsyncSession, ticket: Ticket | None) -> Booking | None:
     if ticket is None or ticket.booking_id is None:
         return None
     return await db.get(Booking, ticket.booking_id)
+
+
+async def _handoff(db: AsyncSession, visit: Booking | None) -> Handoff | None:
+    """What the contact center handed on about the visit, if an agent booked it or logged a call about it."""
+    if visit is None:
+        return None
+    return (await visit_handoffs(db, [visit.id])).get(visit.id)
+
+
+def _needs(visit: Booking | None, handoff: Handoff | None) -> list[str]:
+    """What the visit needs: the booking's, then any more the agent noted."""
+    if visit is None:
+        return []
+    return list(dict.fromkeys([*(visit.needs or ()), *(handoff.needs if handoff is not None else ())]))
 
 
 async def _staffing(db: AsyncSession, office: Office, now: datetime) -> dict[int, str]:
