@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from servers import _settings
 
 AGENT_TOKEN = "kontor_bench-agent-token-0123456789abcdef"  # noqa: S105
-SERVICE = "eservices"
+SERVICE = "consumer"  # offered for booking at all 13 offices, and not the booking POST's
 BOOKINGS = 50_000
 DAYS = 60
 SEATS = 3  # per slot of every bookable offering: the demo's single seats hold too few bookings

@@ -122,6 +122,12 @@ def upgrade() -> None:
             op.f("ck_office_services_phone_release_hours_range"), "phone_release_hours BETWEEN 0 AND 720"
         )
 
+    with op.batch_alter_table("bookings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_bookings_service_id"))
+        batch_op.create_index("ix_bookings_service_starts_at", ["service_id", "starts_at"], unique=False)
+        batch_op.drop_index(batch_op.f("ix_bookings_contact_key"))
+        batch_op.create_index("ix_bookings_contact_key_service", ["contact_key", "service_id"], unique=False)
+
     with op.batch_alter_table("offices", schema=None) as batch_op:
         batch_op.add_column(sa.Column("agent_notes", sa.Text(), server_default="", nullable=False))
 
@@ -160,6 +166,12 @@ def downgrade() -> None:
 
     with op.batch_alter_table("offices", schema=None) as batch_op:
         batch_op.drop_column("agent_notes")
+
+    with op.batch_alter_table("bookings", schema=None) as batch_op:
+        batch_op.drop_index("ix_bookings_contact_key_service")
+        batch_op.create_index(batch_op.f("ix_bookings_contact_key"), ["contact_key"], unique=False)
+        batch_op.drop_index("ix_bookings_service_starts_at")
+        batch_op.create_index(batch_op.f("ix_bookings_service_id"), ["service_id"], unique=False)
 
     with op.batch_alter_table("office_services", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_office_services_phone_release_hours_range"), type_="check")

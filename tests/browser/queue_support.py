@@ -52,6 +52,14 @@ def new_tab(browser: Any, site: LiveSite, problems: list[str]) -> Any:
     tab = context.new_page()
     tab.on("pageerror", lambda error: problems.append(f"JavaScript error: {error}"))
     tab.on("response", lambda r: problems.append(f"{r.status} from {r.url}") if r.status >= 500 else None)
+    tab.on(
+        "console",
+        lambda m: (
+            problems.append(f"CSP violation: {m.text}")
+            if m.type == "error" and "Content Security Policy" in m.text
+            else None
+        ),
+    )
     return tab
 
 

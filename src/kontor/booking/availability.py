@@ -1,10 +1,11 @@
 """The earliest free slots of a service across every office, for residents who go wherever is soonest.
 
-Each office's hours come from the directory (one load for all offices), the taken seats of all of them
-from one query,
-and its days are scanned a week at a time until it has given `limit` slots: no office can place more
-than `limit` in the answer. Residents see the seats kept for the phone only once they are released;
-staff (`staff=True`: agents, desk staff, a staff bearer token) see every seat they may book.
+Each office's hours come from the directory (one load for all offices). The search across offices
+scans two weeks at a time for all of them together, with one query of taken seats per fortnight, and
+stops once `limit` slots start before the next fortnight does; the list per office scans a week at a
+time until the office has given `limit` slots. Residents see the seats kept for the phone only once
+they are released; staff (`staff=True`: agents, desk staff, a staff bearer token) see every seat
+they may book.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kontor.accounts.auth import current_user
 from kontor.booking import schemas, services
 from kontor.booking.seats import SeatCounts, local_days, seat_counts_at, seat_counts_on
-from kontor.booking.slots import SlotPolicy, free_slots
+from kontor.booking.slots import Slot, SlotPolicy, free_slots
 from kontor.hours.rules import OfficeHours
 from kontor.hours.services import current_time
 from kontor.offices.api import MAX_RANGE_DAYS, ApiOperation, answers, parse_date
@@ -37,6 +38,7 @@ from kontor.offices.services import bookable_offering
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 _SCAN_DAYS = 7
+_CHUNK_DAYS = 14
 
 Db = NamedDependency[AsyncSession]
 
@@ -186,12 +188,95 @@ async def earliest_slots(
     offered = [
         (office, offering) for office in offices if (offering := bookable_offering(office, service_code))
     ]
-    per_office = await earliest_per_office(
-        db, directory, offered, first, limit, now, release_delay, staff=staff
-    )
-    found = [slot for slots in per_office for slot in slots]
-    found.sort(key=lambda s: (s.start.astimezone(UTC), s.office_name))
+    return await _earliest_across(db, directory, offered, first, limit, now, release_delay, staff=staff)
+
+
+def _by_start(slot: schemas.AvailableSlot) -> tuple[datetime, str]:
+    return slot.start.astimezone(UTC), slot.office_name
+
+
+async def _earliest_across(
+    db: AsyncSession,
+    directory: OfficeDirectory,
+    offered: list[tuple[Office, OfficeService]],
+    first: date | None,
+    limit: int,
+    now: datetime,
+    release_delay: timedelta,
+    *,
+    staff: bool,
+) -> list[schemas.AvailableSlot]:
+    """The `limit` earliest free slots of the offerings together, scanned :data:`_CHUNK_DAYS` at a
+    time for all of them at once (one query of taken seats per chunk): once `limit` slots start
+    before the next chunk does, no later chunk can change the answer. A city whose calendars are
+    full for weeks costs a few chunks, not the whole horizon of every office."""
+    windows = {office.id: _scan_window(office, offering, first, now) for office, offering in offered}
+    open_windows = [
+        (office, offering) for office, offering in offered if windows[office.id][0] <= windows[office.id][1]
+    ]
+    if not open_windows:
+        return []
+    rules = {}
+    for office, offering in open_windows:
+        hours = await directory.office_hours(
+            db, office, *services.hours_window(office, offering.service, now)
+        )
+        rules[office.id] = (hours, viewer_policy(offering, hours, staff=staff))
+    found: list[schemas.AvailableSlot] = []
+    day = min(windows[office.id][0] for office, _ in open_windows)
+    end = max(windows[office.id][1] for office, _ in open_windows)
+    while day <= end:
+        chunk_last = min(end, day + timedelta(days=_CHUNK_DAYS - 1))
+        spans = {
+            office.id: (max(day, windows[office.id][0]), min(chunk_last, windows[office.id][1]))
+            for office, _ in open_windows
+        }
+        active = [
+            (office, offering)
+            for office, offering in open_windows
+            if spans[office.id][0] <= spans[office.id][1]
+        ]
+        if active:
+            instants = [local_days(office, *spans[office.id]) for office, _ in active]
+            counts = await seat_counts_at(
+                db,
+                [offering for _, offering in active],
+                min(span[0] for span in instants),
+                max(span[1] for span in instants),
+                now,
+                release_delay=release_delay,
+                staff=staff,
+            )
+            for office, _offering in active:
+                hours, policy = rules[office.id]
+                taken = counts.get(office.id) or SeatCounts()
+                slots = free_slots(
+                    hours, policy, *spans[office.id], now, taken.taken, taken_public=taken.public
+                )
+                found += _available(office, slots[:limit])  # in start order: later ones cannot make it
+        day = chunk_last + timedelta(days=1)
+        if len(found) >= limit:
+            found.sort(key=_by_start)
+            next_chunk = min(local_days(office, day, day)[0] for office, _ in open_windows)
+            if found[limit - 1].start.astimezone(UTC) < next_chunk:
+                break
+    found.sort(key=_by_start)
     return found[:limit]
+
+
+def _available(office: Office, slots: list[Slot]) -> list[schemas.AvailableSlot]:
+    zone = ZoneInfo(office.timezone)
+    return [
+        schemas.AvailableSlot(
+            office=office.slug,
+            office_name=office.name,
+            district=office.district.slug,
+            start=slot.start.astimezone(zone),
+            end=slot.end.astimezone(zone),
+            seats_left=slot.seats_left,
+        )
+        for slot in slots
+    ]
 
 
 @get(
