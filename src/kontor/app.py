@@ -38,6 +38,7 @@ from kontor.booking.slot_cache import SlotCache
 from kontor.contacts import agent_web
 from kontor.contacts import api as contacts_api
 from kontor.contacts.retention import purge_step
+from kontor.db.commit import commit_before_send
 from kontor.db.engine import create_engine, writer
 from kontor.db.store import DatabaseStore
 from kontor.db.write_queue import WriteTurns, sqlite_write_queue
@@ -91,12 +92,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
     register_bus(write_engine, live)
 
     session_config = AsyncSessionConfig(expire_on_commit=False)
-    # "autocommit_include_redirects" builds the commit/close hook for each config's own scope key; a
-    # hook made beforehand looks for the default key, which a second config (or app) never gets.
+    # Each config's commit/close hook is made for its own scope key; a failed commit turns the
+    # answer into a 503 instead of a success that was never stored (kontor.db.commit).
     read_db = _DatabaseConfig(
         engine_instance=engine,
         session_config=session_config,
-        before_send_handler="autocommit_include_redirects",
+        before_send_handler=commit_before_send("_kontor_db_session"),
         session_dependency_key="db_session",
         engine_dependency_key="db_engine",
         engine_app_state_key="db_engine",
@@ -107,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     write_db = _DatabaseConfig(
         engine_instance=write_engine,
         session_config=session_config,
-        before_send_handler="autocommit_include_redirects",
+        before_send_handler=commit_before_send("_kontor_db_write_session"),
         session_dependency_key="db_write",
         engine_dependency_key="db_write_engine",
         engine_app_state_key="db_write_engine",
