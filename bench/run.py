@@ -111,7 +111,11 @@ async def contact_targets(port: int, contact: ContactSetup) -> list[Target]:
     """The contact center's search across every office: through the API with the agent's token, and
     the console page an agent signed in with a browser sees."""
     bearer = (("Authorization", f"Bearer {contact.token}"),)
-    targets = [Target("agent search API", contact.path, headers=bearer, expect_items=True)]
+    targets = [
+        Target("agent search API", contact.path, headers=bearer, expect_items=True),
+        # One agent alone: the latency of a search itself, without waiting behind the others.
+        Target("agent search, 1 client", contact.path, connections=1, headers=bearer, expect_items=True),
+    ]
     cookie = await agent_session(port)
     if cookie:
         targets.append(Target("agent console search", contact.console_path, headers=(("Cookie", cookie),)))
@@ -295,6 +299,10 @@ def _verdict(goal: dict) -> str:
     return "" if goal["met"] is None else ("met" if goal["met"] else "not met")
 
 
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
 def print_table(rows: list[dict]) -> None:
     numbers = (
         f"{'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'vs hello':>9} {'non-2xx':>8}"
@@ -311,7 +319,7 @@ def print_table(rows: list[dict]) -> None:
             continue
         ratio = f"{row['ratio_to_hello']:.3f}×" if "ratio_to_hello" in row else "—"
         speed = (
-            f"{row['requests_per_second']:>9.0f} {row['p50_ms']:>8.2f} {row.get('p95_ms', 0):>8.2f} "
+            f"{row['requests_per_second']:>9.0f} {row['p50_ms']:>8.2f} {_ms(row.get('p95_ms')):>8} "
             f"{row['p99_ms']:>8.2f}"
         )
         first = f"{goals[0]['goal']:<15} {_verdict(goals[0]):<7}"

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 from tests.desk.conftest import BOOKED_AT, at
+from tests.desk.queue_support import OPEN_NOW, LiveDesk
 from tests.helpers import logged_in, post_form
+from tests.live.sse import OpenStream
 
 from kontor.accounts.models import User
 from kontor.audit.models import AuditEntry, Channel
@@ -291,4 +293,33 @@ def test_the_section_refreshes_alone_for_htmx(client, callbacks):
     plain = client.get("/desk/kista/callbacks", follow_redirects=False)
     assert plain.status_code == 303 and plain.headers["location"] == "/desk/kista"
     page = client.get("/desk/kista").text
-    assert 'hx-get="/desk/kista/callbacks" hx-trigger="every 60s"' in page
+    assert 'hx-get="/desk/kista/callbacks" hx-trigger="every 60s, sse:callbacks"' in page
+
+
+async def _quiet(stream: OpenStream) -> str:
+    """What the stream showed once nothing more arrives for a moment."""
+    with pytest.raises(TimeoutError):
+        await stream.read_until("no such text", within=0.3)
+    return stream.body
+
+
+async def test_a_call_back_reaches_the_desk_live_and_no_other_screen(settings, city, client):
+    """The desk's stream says "callbacks" as soon as an agent's call-back commits; the waiting-room
+    screen of the same office renders nothing for it."""
+    logged_in(client, "staff")
+    async with LiveDesk(settings) as desk:
+        desk.app.state.clock = lambda: OPEN_NOW
+        async with (
+            desk.stream("/desk/kista/events", client) as sse,
+            OpenStream(desk.app, "/offices/kista/display/events") as screen,
+        ):
+            await sse.read_until("event: waiting")
+            before = await _quiet(screen)
+            async with desk.write_session() as db, db.begin():
+                await log_contact(
+                    db, agent=city.users["agent"], channel=Channel.PHONE, category="housing",
+                    outcome="callback", summary="Asks about a housing allowance decision.",
+                    office_id=city.kista.id, phone="070-123 45 67", now=OPEN_NOW, settings=settings,
+                )  # fmt: skip
+            assert "event: callbacks" in await sse.read_until("event: callbacks")
+            assert await _quiet(screen) == before  # nothing more on the public screen

@@ -86,7 +86,6 @@ async def office_slots(
     resident or (`staff`) a staff member may book them. `taken` is the office's taken seats when the
     caller loaded them for several offices at once."""
     kind = offering.service
-    zone = ZoneInfo(office.timezone)
     first, last = _scan_window(office, offering, first, now)
     if last < first:
         return []
@@ -101,17 +100,9 @@ async def office_slots(
     day = first
     while day <= last and len(found) < limit:
         week_end = min(last, day + timedelta(days=_SCAN_DAYS - 1))
-        for slot in free_slots(hours, policy, day, week_end, now, counts.taken, taken_public=counts.public):
-            found.append(
-                schemas.AvailableSlot(
-                    office=office.slug,
-                    office_name=office.name,
-                    district=office.district.slug,
-                    start=slot.start.astimezone(zone),
-                    end=slot.end.astimezone(zone),
-                    seats_left=slot.seats_left,
-                )
-            )
+        found += _available(
+            office, free_slots(hours, policy, day, week_end, now, counts.taken, taken_public=counts.public)
+        )
         day = week_end + timedelta(days=1)
     return found[:limit]
 

@@ -28,6 +28,8 @@ from kontor.booking.references import format_reference, normalize_reference
 from kontor.contacts.models import CallbackStatus, Category, Contact, Outcome, WebhookEvent
 from kontor.contacts.webhooks import callback_payload, emit
 from kontor.i18n import LOCALES, N_
+from kontor.live.bus import announce
+from kontor.live.events import CALLBACKS
 from kontor.offices.models import Office, Service
 from kontor.settings import Settings
 
@@ -239,6 +241,8 @@ async def log_contact(
     )
     if is_callback:
         await emit(db, WebhookEvent.CALLBACK_REQUESTED, callback_payload(contact, office), now=now)
+        if contact.office_id is not None:  # always, for a call-back: the office's desk shows it at once
+            await announce(db, contact.office_id, CALLBACKS)
     return contact
 
 
@@ -284,6 +288,8 @@ async def mark_callback_done(
     )
     office = await db.get(Office, contact.office_id) if contact.office_id is not None else None
     await emit(db, WebhookEvent.CALLBACK_DONE, callback_payload(contact, office), now=now)
+    if contact.office_id is not None:
+        await announce(db, contact.office_id, CALLBACKS)
     return contact
 
 

@@ -26,7 +26,7 @@ from kontor.desk.queue import booking_at_office, desk_queue, ticket_languages
 from kontor.desk.web import desk_context, no_store
 from kontor.hours.services import current_time
 from kontor.i18n import _
-from kontor.live.events import ALARM, LiveEvent
+from kontor.live.events import ALARM, CALLBACKS, LiveEvent
 from kontor.live.stream import live_stream, read_session
 from kontor.offices.access import staff_office
 from kontor.offices.models import Office
@@ -198,11 +198,13 @@ async def desk_events(
                 ),
             ]
         if event is not None:
-            # A ticket changed: a visit's ticket in the list of visits may show a new state.
+            # A ticket changed: a visit's ticket in the list of visits may show a new state. Any
+            # event may have been merged with a change of the call-backs: the list fetches itself.
             messages.append(ServerSentEventMessage(data="changed", event="bookings"))
+            messages.append(ServerSentEventMessage(data="changed", event="callbacks"))
         return messages
 
-    return live_stream(request, office.id, render)
+    return live_stream(request, office.id, render, also=frozenset({CALLBACKS}))
 
 
 ROUTES: list = [issue_from_desk, check_in_visit, cancel_from_desk, desk_events]

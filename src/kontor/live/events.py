@@ -11,6 +11,8 @@ TICKET = "ticket"
 CALLED = "called"
 ALARM = "alarm"
 RESYNC = "resync"
+# The office's call-backs changed: only the front desk follows these.
+CALLBACKS = "callbacks"
 
 CHANNEL = "kontor_live"
 # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; events are meant to be far smaller.

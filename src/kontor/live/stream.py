@@ -19,7 +19,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor.live.bus import LiveBus, live_bus
-from kontor.live.events import ALARM, CALLED, RESYNC, LiveEvent
+from kontor.live.events import ALARM, CALLBACKS, CALLED, RESYNC, LiveEvent
 
 __all__ = ["Render", "live_stream", "read_session", "renders_for"]
 
@@ -33,6 +33,8 @@ RETRY_MS = 1000
 COALESCE_SECONDS = 0.03
 # Kinds that make a sound on the screens: each is rendered, never merged into another event.
 CHIMES = frozenset({CALLED, ALARM})
+# Kinds that pages follow only when they ask for them (the call-backs are the front desk's business).
+ASKED_FOR = frozenset({CALLBACKS})
 
 
 def live_stream(
@@ -41,17 +43,19 @@ def live_stream(
     render: Render,
     *,
     heartbeat: float = 15.0,
+    also: frozenset[str] = frozenset(),
 ) -> ServerSentEvent:
     """The SSE response for a page that follows ``office_id``.
 
     Sends ``render(None)`` at once (a reconnecting browser catches up), then ``render(event)`` for
     the office's events, with bursts merged except for chimes (see :func:`renders_for`); a comment
     every ``heartbeat`` idle seconds keeps proxies from closing the connection. Ends when the client
-    goes away or the bus stops.
+    goes away or the bus stops. Events of the kinds in :data:`ASKED_FOR` are passed over unless
+    ``also`` names them.
     """
     bus = live_bus(request.app.state)
     return ServerSentEvent(
-        _messages(bus, office_id, render, heartbeat),
+        _messages(bus, office_id, render, heartbeat, ASKED_FOR - also),
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
@@ -82,7 +86,7 @@ def renders_for(events: Sequence[LiveEvent]) -> list[LiveEvent]:
 
 
 async def _messages(
-    bus: LiveBus, office_id: int, render: Render, heartbeat: float
+    bus: LiveBus, office_id: int, render: Render, heartbeat: float, ignored: frozenset[str]
 ) -> AsyncIterator[ServerSentEventMessage]:
     # Subscribed before the first render, so a change made during it is not missed.
     async with bus.subscribe(office_id) as events:
@@ -102,7 +106,7 @@ async def _messages(
             except StopAsyncIteration:
                 return
             burst, ended = await _burst(events, first)
-            for event in renders_for(burst):
+            for event in renders_for([event for event in burst if event.kind not in ignored]):
                 messages = await _render(render, event, office_id)
                 if messages is None:
                     return
