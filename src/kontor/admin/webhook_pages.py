@@ -41,7 +41,7 @@ async def _owners(db: AsyncSession, webhooks: list[Webhook]) -> dict[int, str]:
     if not ids:
         return {}
     rows = await db.execute(select(User.id, User.username).where(User.id.in_(ids)))
-    return dict(rows.tuples().all())
+    return {user_id: username for user_id, username in rows}
 
 
 async def _list(
