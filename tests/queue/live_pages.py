@@ -9,6 +9,7 @@ Everything runs in one loop, so a test can subscribe to ``app.state.live_bus`` t
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,6 +21,17 @@ from tests.factories import PASSWORDS
 from tests.helpers import CSRF_COOKIE, CSRF_FIELD
 
 BASE_URL = "http://testserver.local"
+
+
+async def _let_sessions_close() -> None:
+    """Let connections that streams cut short hand themselves back before the engine is disposed: a
+    connection SQLAlchemy closes (after a hung-up stream's session is collected) while the engine
+    closes it too can wait for an aiosqlite thread that has already stopped, and the test's event
+    loop then never finishes closing."""
+    gc.collect()
+    pending = [task for task in asyncio.all_tasks() if "_terminate_graceful_close" in repr(task.get_coro())]
+    if pending:
+        await asyncio.wait(pending, timeout=3)
 
 
 @asynccontextmanager
@@ -39,6 +51,7 @@ async def serving(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
         ) as client:
             yield client
     finally:
+        await _let_sessions_close()
         await inbox.put({"type": "lifespan.shutdown"})
         await asyncio.wait_for(outbox.get(), 10)
         await asyncio.wait_for(task, 10)
