@@ -24,7 +24,7 @@ from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParam
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kontor.accounts.auth import can_work_in_office, current_user
+from kontor.accounts.auth import bearer_user, can_work_in_office
 from kontor.accounts.models import Role, User
 from kontor.audit.models import Channel
 from kontor.booking import schemas, services
@@ -89,11 +89,7 @@ def _json_body(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandl
         raise HTTPException(status_code=415, detail="Send the body as application/json.")
 
 
-def _api_user(request: Request[Any, Any, Any]) -> User | None:
-    """The staff user of the request's bearer token. A browser session is no API credential: the
-    pages have their own CSRF-protected forms, and a session must not turn a cross-site request into
-    a staff one (DESIGN rule 8)."""
-    return current_user(request) if request.scope.get("auth") == "token" else None
+_api_user = bearer_user
 
 
 def _refused(error: BookingError) -> HTTPException:

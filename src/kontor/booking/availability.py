@@ -11,7 +11,6 @@ they may book.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -24,11 +23,10 @@ from litestar.params import QueryParameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kontor.accounts.auth import current_user
+from kontor.accounts.auth import bearer_user
 from kontor.booking import schemas, services
 from kontor.booking.seats import SeatCounts, local_days, seat_counts_at, seat_counts_on
-from kontor.booking.slots import Slot, SlotPolicy, free_slots
-from kontor.hours.rules import OfficeHours
+from kontor.booking.slots import Slot, free_slots
 from kontor.hours.services import current_time
 from kontor.offices.api import MAX_RANGE_DAYS, ApiOperation, answers, parse_date
 from kontor.offices.directory import OfficeDirectory
@@ -43,19 +41,10 @@ _CHUNK_DAYS = 14
 Db = NamedDependency[AsyncSession]
 
 
-def viewer_policy(offering: OfficeService, hours: OfficeHours, *, staff: bool) -> SlotPolicy:
-    """The offering's slot rules as a booker sees them: with its phone seats, and whether staff look."""
-    policy = services.slot_policy(offering, hours)
-    if not offering.phone_seats:
-        return policy
-    release = timedelta(hours=offering.phone_release_hours)
-    return replace(policy, phone_seats=offering.phone_seats, phone_release=release, staff=staff)
-
-
 def staff_token(request: Request[Any, Any, Any]) -> bool:
     """Whether the API request comes with a staff user's bearer token (who may book the seats kept
-    for the phone). A browser session does not count, as in :func:`kontor.booking.api._api_user`."""
-    return request.scope.get("auth") == "token" and current_user(request) is not None
+    for the phone). A browser session does not count (:func:`kontor.accounts.auth.bearer_user`)."""
+    return bearer_user(request) is not None
 
 
 def _scan_window(
@@ -90,7 +79,7 @@ async def office_slots(
     if last < first:
         return []
     hours = await directory.office_hours(db, office, *services.hours_window(office, kind, now))
-    policy = viewer_policy(offering, hours, staff=staff)
+    policy = services.slot_policy(offering, hours, staff=staff)
     if taken is None:
         taken = await seat_counts_on(
             db, office, offering, first, last, now, release_delay=release_delay, staff=staff
@@ -212,7 +201,7 @@ async def _earliest_across(
         hours = await directory.office_hours(
             db, office, *services.hours_window(office, offering.service, now)
         )
-        rules[office.id] = (hours, viewer_policy(offering, hours, staff=staff))
+        rules[office.id] = (hours, services.slot_policy(offering, hours, staff=staff))
     found: list[schemas.AvailableSlot] = []
     day = min(windows[office.id][0] for office, _ in open_windows)
     end = max(windows[office.id][1] for office, _ in open_windows)

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kontor.booking.availability import earliest_per_office, office_slots, viewer_policy
-from kontor.booking.policy import hours_window
+from kontor.booking.availability import earliest_per_office, office_slots
+from kontor.booking.policy import hours_window, slot_policy
 from kontor.booking.schemas import AvailableSlot
 from kontor.booking.seats import seat_counts_on
 from kontor.booking.slots import Slot, free_slots
@@ -70,7 +70,7 @@ async def office_free_slots(
     taken = await seat_counts_on(
         db, office, offering, first, last, now, release_delay=release_delay, staff=staff
     )
-    policy = viewer_policy(offering, hours, staff=staff)
+    policy = slot_policy(offering, hours, staff=staff)
     return free_slots(hours, policy, first, last, now, taken.taken, taken_public=taken.public)
 
 

@@ -108,9 +108,10 @@ def hours_window(office: Office, service: Service, now: datetime) -> tuple[date,
     return today, today + timedelta(days=service.horizon_days + 1)
 
 
-def slot_policy(offering: OfficeService, hours: OfficeHours) -> SlotPolicy:
-    """The service's slot rules at the office: visit length, notice and horizon from the service, the
-    seats from the office's offering, and the kinds of hours that hold slots there."""
+def slot_policy(offering: OfficeService, hours: OfficeHours, *, staff: bool = False) -> SlotPolicy:
+    """The service's slot rules at the office as a booker sees them: visit length, notice and horizon
+    from the service, the seats (and those kept for the phone) from the office's offering, the kinds
+    of hours that hold slots there, and whether staff look (they may book the kept seats)."""
     service = offering.service
     return SlotPolicy(
         duration=timedelta(minutes=service.duration_minutes),
@@ -118,6 +119,9 @@ def slot_policy(offering: OfficeService, hours: OfficeHours) -> SlotPolicy:
         min_notice=timedelta(minutes=service.min_notice_minutes),
         horizon_days=service.horizon_days,
         kinds=slot_policy_kinds(hours),
+        phone_seats=offering.phone_seats,
+        phone_release=timedelta(hours=offering.phone_release_hours),
+        staff=staff,
     )
 
 

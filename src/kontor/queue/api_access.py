@@ -14,7 +14,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
-from kontor.accounts.auth import can_work_in_office, current_user
+from kontor.accounts.auth import bearer_user, can_work_in_office
 from kontor.accounts.models import User
 from kontor.i18n import _
 from kontor.offices.models import Office
@@ -43,8 +43,8 @@ def json_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandle
 
 def staff_of(request: Request[Any, Any, Any]) -> User:
     """The user of the request's bearer token; 401 without one."""
-    user = current_user(request)
-    if user is None or request.scope.get("auth") != "token":
+    user = bearer_user(request)
+    if user is None:
         raise NotAuthorizedException(
             "Send a staff bearer token: 'Authorization: Bearer <token>'.", headers=_BEARER
         )
