@@ -29,6 +29,7 @@ from kontor.contacts.services import (
     log_contact,
     lookup_caller,
     mark_callback_done,
+    office_callbacks,
     open_callbacks,
     request_callback_due,
 )
@@ -295,6 +296,27 @@ async def test_marking_a_call_back_done_once_records_one_event(
         assert [c.id for c in await callbacks_done_today(db, kista, done_at)] == [contact_id]
     assert (entry.actor, entry.channel, entry.office_id) == ("staff", "desk", city.kista.id)
     assert "Called" not in json.dumps(entry.changes)
+
+
+async def test_the_desk_reads_open_and_done_call_backs_in_one_query_as_in_two(
+    city, write_session, read_session, settings
+) -> None:  # type: ignore[no-untyped-def]
+    """Open ones by due time; those done since the office's midnight the latest first; yesterday's
+    done ones and other offices' not at all."""
+    ids = [await _open_callback(write_session, settings) for _ in range(5)]
+    await _open_callback(write_session, settings, office="tensta")
+    yesterday, today = NOW - timedelta(days=1), NOW + timedelta(hours=1)
+    async with write_session() as db, db.begin():
+        staff = await _user(db, "staff")
+        marks = ((ids[0], yesterday), (ids[1], today), (ids[2], today + timedelta(minutes=9)))
+        for contact_id, when in marks:
+            await mark_callback_done(db, contact_id, user=staff, note="", channel=Channel.DESK, now=when)
+    async with read_session() as db:
+        kista = await _office(db, "kista")
+        waiting, done = await office_callbacks(db, kista, today)
+        assert [c.id for c in waiting] == [c.id for c in await open_callbacks(db, kista.id)] == ids[3:]
+        assert [c.id for c in done] == [c.id for c in await callbacks_done_today(db, kista, today)]
+    assert [c.id for c in done] == [ids[2], ids[1]]
 
 
 @pytest.mark.parametrize("who", ["agent", "bromma_manager"])

@@ -11,6 +11,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from kontor.accounts.models import ApiToken, Role, User
 from kontor.accounts.security import hash_token, token_matches
@@ -42,9 +43,8 @@ class KontorAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             return AuthenticationResult(user=None, auth=None)
         session_maker = connection.app.state.session_maker
         async with session_maker() as db:
-            user = await db.get(User, user_id)
-            if user is not None:
-                _ = user.offices  # loaded now, while the session is open
+            # With its offices in the same round trip (every signed-in page pays for this one).
+            user = await db.get(User, user_id, options=[joinedload(User.offices)])
         if user is None or not user.active:
             connection.scope["session"] = {}
             return AuthenticationResult(user=None, auth=None)

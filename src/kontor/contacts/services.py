@@ -46,6 +46,7 @@ __all__ = [
     "log_contact",
     "lookup_caller",
     "mark_callback_done",
+    "office_callbacks",
     "open_callbacks",
     "phone_key",
     "request_callback_due",
@@ -319,6 +320,34 @@ async def callbacks_done_today(db: AsyncSession, office: Office, now: datetime) 
             .order_by(Contact.callback_done_at.desc(), Contact.id.desc())
         )
     )
+
+
+async def office_callbacks(
+    db: AsyncSession, office: Office, now: datetime
+) -> tuple[list[Contact], list[Contact]]:
+    """:func:`open_callbacks` and :func:`callbacks_done_today` of ``office`` in one round trip (the
+    desk reads both on every refresh), each in its own order."""
+    zone = ZoneInfo(office.timezone)
+    midnight = datetime.combine(now.astimezone(zone).date(), time(), zone).astimezone(UTC)
+    rows = await db.scalars(
+        select(Contact).where(
+            Contact.office_id == office.id,
+            or_(
+                Contact.callback_status == CallbackStatus.OPEN.value,
+                and_(
+                    Contact.callback_status == CallbackStatus.DONE.value,
+                    Contact.callback_done_at >= midnight,
+                ),
+            ),
+        )
+    )
+    found = list(rows)
+    waiting = [c for c in found if c.callback_status == CallbackStatus.OPEN.value]
+    done = [c for c in found if c.callback_status == CallbackStatus.DONE.value]
+    # As the two queries order them (a call-back always has its due time; None only guards old rows).
+    waiting.sort(key=lambda c: (c.callback_due_at is None, c.callback_due_at or midnight, c.id))
+    done.sort(key=lambda c: (c.callback_done_at or midnight, c.id), reverse=True)
+    return waiting, done
 
 
 async def handoffs(db: AsyncSession, booking_ids: Collection[int]) -> dict[int, Contact]:

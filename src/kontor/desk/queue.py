@@ -21,7 +21,7 @@ from kontor.hours.services import office_hours, open_status, status_window
 from kontor.i18n import LOCALES
 from kontor.offices.models import Office, Service
 from kontor.queue.models import Ticket
-from kontor.queue.tickets import office_day
+from kontor.queue.tickets import office_day, waiting_in_order
 from kontor.queue.views import (
     LineEntry,
     QueueSnapshot,
@@ -69,15 +69,16 @@ class DeskQueue:
 
 async def desk_queue(db: AsyncSession, office: Office, now: datetime) -> DeskQueue:
     """The walk-in buttons and today's waiting line of ``office`` (its offerings loaded)."""
-    snapshot: QueueSnapshot = await queue_snapshot(db, office, now)
+    # Read once, used thrice: the hours decide both the board and the next opening, the order of
+    # those waiting both the board's lines and the list (each round trip counts in a booking rush).
+    hours = await office_hours(db, office, *status_window(now))
+    order = await waiting_in_order(db, office, now)
+    snapshot: QueueSnapshot = await queue_snapshot(db, office, now, line=order, hours=hours)
     lines = {line.service.id: line for line in snapshot.lines}
     buttons = [WalkInButton(service, lines.get(service.id)) for service in walk_in_services(office)]
-    opens_at = None
-    if not snapshot.is_open:
-        status = open_status(await office_hours(db, office, *status_window(now)), now)
-        opens_at = status.opens_at
+    opens_at = None if snapshot.is_open else open_status(hours, now).opens_at
     zone = ZoneInfo(office.timezone)
-    waiting = await waiting_line(db, office, now)
+    waiting = await waiting_line(db, office, now, line=order)
     visits = [entry.ticket.booking_id for entry in waiting if entry.ticket.booking_id is not None]
     return DeskQueue(
         buttons=buttons,

@@ -21,7 +21,7 @@ from kontor.accounts.models import User
 from kontor.booking.models import Booking, BookingStatus, Need
 from kontor.booking.references import format_reference, normalize_reference
 from kontor.contacts.models import CallbackStatus, Contact
-from kontor.contacts.services import CATEGORY_LABELS, callbacks_done_today, handoffs, open_callbacks
+from kontor.contacts.services import CATEGORY_LABELS, handoffs, office_callbacks
 from kontor.i18n import N_
 from kontor.offices.models import Office, Service
 
@@ -265,8 +265,7 @@ class DeskCallbacks:
 async def desk_callbacks(db: AsyncSession, office: Office, now: datetime) -> DeskCallbacks:
     """What the desk's "Call-backs" section lists for ``office`` at ``now``."""
     zone = ZoneInfo(office.timezone)
-    waiting = await open_callbacks(db, office.id)
-    done = await callbacks_done_today(db, office, now)
+    waiting, done = await office_callbacks(db, office, now)
     people = [contact.agent_id for contact in [*waiting, *done]] + [c.callback_done_by_id for c in done]
     names = await _names(db, {user_id for user_id in people if user_id is not None})
     return DeskCallbacks(

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor.accounts.security import hash_token
+from kontor.hours.rules import OfficeHours
 from kontor.offices.models import Counter, Office, Service
 from kontor.queue.models import CounterShift, Ticket, TicketStatus
 from kontor.queue.rules import DEFAULT_DUE_WINDOW, EntryKind, Waiting, WaitRange, estimate_wait
@@ -146,18 +147,28 @@ def _estimate(
     )
 
 
-async def _is_open(db: AsyncSession, office: Office, now: datetime) -> bool:
+async def _is_open(db: AsyncSession, office: Office, now: datetime, hours: OfficeHours | None) -> bool:
     from kontor.hours.rules import HoursKind, is_open_at
     from kontor.hours.services import office_hours, status_window
 
-    first, last = status_window(now)
-    return is_open_at(await office_hours(db, office, first, last), now, HoursKind.DROP_IN)
+    if hours is None:
+        hours = await office_hours(db, office, *status_window(now))
+    return is_open_at(hours, now, HoursKind.DROP_IN)
 
 
-async def queue_snapshot(db: AsyncSession, office: Office, now: datetime) -> QueueSnapshot:
+async def queue_snapshot(
+    db: AsyncSession,
+    office: Office,
+    now: datetime,
+    *,
+    line: list[Waiting] | None = None,
+    hours: OfficeHours | None = None,
+) -> QueueSnapshot:
     """The office's board: per walk-in service the people waiting and the wait for a newcomer, and
-    the latest calls of the day."""
-    line = await waiting_in_order(db, office, now)
+    the latest calls of the day. A caller that already read the office's :func:`waiting_in_order`
+    or its hours over :func:`~kontor.hours.services.status_window` passes them in (``line``, ``hours``)."""
+    if line is None:
+        line = await waiting_in_order(db, office, now)
     per_service = Tally(int(entry.service) for entry in line)
     samples = await recent_service_minutes(db, office, now)
     counters = await counters_serving(db, office, now)
@@ -198,7 +209,7 @@ async def queue_snapshot(db: AsyncSession, office: Office, now: datetime) -> Que
         for ticket in calls.unique()
         if ticket.counter is not None and ticket.called_at is not None
     ]
-    return QueueSnapshot(office, now, await _is_open(db, office, now), lines, called)
+    return QueueSnapshot(office, now, await _is_open(db, office, now, hours), lines, called)
 
 
 async def ticket_view(db: AsyncSession, ticket: Ticket, now: datetime) -> TicketView:
@@ -226,10 +237,17 @@ def _due(entry: Waiting, now: datetime) -> bool:
 
 
 async def waiting_line(
-    db: AsyncSession, office: Office, now: datetime, service_ids: Collection[int] | None = None
+    db: AsyncSession,
+    office: Office,
+    now: datetime,
+    service_ids: Collection[int] | None = None,
+    *,
+    line: list[Waiting] | None = None,
 ) -> list[LineEntry]:
-    """Everyone waiting today (for ``service_ids``, or all), in the order counters call them."""
-    line = await waiting_in_order(db, office, now, service_ids)
+    """Everyone waiting today (for ``service_ids``, or all), in the order counters call them; ``line``
+    is that order when the caller already read it."""
+    if line is None:
+        line = await waiting_in_order(db, office, now, service_ids)
     if not line:
         return []
     tickets = {
