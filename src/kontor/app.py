@@ -35,6 +35,8 @@ from kontor.booking import flow as booking_flow
 from kontor.booking import manage as booking_manage
 from kontor.booking.holds import sweep_expired_holds
 from kontor.booking.slot_cache import SlotCache
+from kontor.calendars import web as calendars_web
+from kontor.calendars.http import VERSIONS_STORE
 from kontor.contacts import agent_web
 from kontor.contacts import api as contacts_api
 from kontor.contacts.retention import purge_step
@@ -182,6 +184,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     *agent_web.ROUTES,
                     *callbacks_web.ROUTES,
                     *webhook_pages.ROUTES,
+                    *calendars_web.ROUTES,
                 ],
             ),
             create_static_files_router(path="/static", directories=[resource_dir("static")], name="static"),
@@ -206,7 +209,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         template_config=template_config,
         before_send=[security_headers(https=settings.secure_cookies)],
-        stores={"sessions": sessions},
+        # Each calendar feed's latest ETag and when it was first served (its Last-Modified).
+        stores={
+            "sessions": sessions,
+            VERSIONS_STORE: DatabaseStore(
+                write_session_maker,
+                namespace=VERSIONS_STORE,
+                turns=write_turns if settings.is_sqlite else None,
+                read_session_maker=session_maker,
+            ),
+        },
         exception_handlers={
             HTTPException: http_exception_handler,
             **dict.fromkeys(DATABASE_ERRORS, database_error_handler),

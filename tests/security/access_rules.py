@@ -98,6 +98,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/readyz"): _public(),
     ("GET", "/offices/{slug}"): _public(),
     ("GET", "/offices/{slug}/display"): _public(),
+    ("GET", "/offices/{slug}/hours.ics"): _public(),
+    # A staff feed's secret address is its only credential: an unknown one is 404 to everyone.
+    ("GET", "/feeds/{name}"): _public(fill={"name": "no-such-feed.ics"}),
     ("GET", "/offices/{slug}/display/events"): _public(stream=True),
     ("GET", "/book"): _public(),
     ("POST", "/book/hold"): _public(form={}),
@@ -156,6 +159,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/agent/contacts"): Rule(AGENT_WORK, form={}),
     # -- staff pages -------------------------------------------------------------------------------
     ("GET", "/staff"): Rule(SIGNED_IN),
+    # Everyone signed in keeps their own calendar feeds; what a feed may show is checked on creation.
+    ("GET", "/staff/calendars"): Rule(SIGNED_IN),
+    ("POST", "/staff/calendars"): Rule(SIGNED_IN, form={}),
+    ("POST", "/staff/calendars/{feed_id}/revoke"): Rule(SIGNED_IN, fill={"feed_id": MISSING}, form={}),
     ("GET", "/desk/{slug}"): Rule(OFFICE_WORK),
     ("GET", "/desk/{slug}/events"): Rule(OFFICE_WORK, stream=True),
     # No service chosen: refused (422) before a ticket is issued.

@@ -28,6 +28,7 @@ from kontor.booking.notices import booking_calendar, tell_resident
 from kontor.booking.policy import BookingRules
 from kontor.booking.references import format_reference
 from kontor.booking.visitor import BookingError
+from kontor.calendars.http import FeedAnswer, calendar_response, etag_of
 from kontor.hours.services import current_time
 from kontor.i18n import LOCALES, N_, _, current_locale
 from kontor.web.templating import page
@@ -136,12 +137,14 @@ async def _calendar(
         token=token or "",
         now=current_time(request.app.state),
     )
-    name = f"{format_reference(booking.reference)}.ics"
-    return Response(
-        body,
-        media_type="text/calendar",  # Litestar adds "; charset=utf-8" to text types
-        headers={**_PRIVATE_HEADERS, "Content-Disposition": f'inline; filename="{name}"'},
+    answer = FeedAnswer(
+        key=f"booking:{booking.id}",
+        etag=etag_of(body),
+        build=lambda: body,
+        headers=_PRIVATE_HEADERS,
+        filename=f"{format_reference(booking.reference)}.ics",
     )
+    return await calendar_response(request, answer, current_time(request.app.state))
 
 
 def _visitor_form(form: Any) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from kontor.accounts.models import ApiToken, LoginAttempt, Role, User, office_memberships
 from kontor.audit.models import AuditEntry, Channel
 from kontor.booking.models import Booking, BookingEvent
+from kontor.calendars.models import CalendarFeed
 from kontor.contacts.models import Contact, Webhook
 from kontor.db.base import Base
 from kontor.db.store import StoredValue
@@ -17,6 +18,7 @@ __all__ = [
     "Base",
     "Booking",
     "BookingEvent",
+    "CalendarFeed",
     "Channel",
     "Closure",
     "ClosureInterval",

@@ -18,6 +18,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kontor.calendars.links import hours_feed_url, webcal_url
 from kontor.hours.names import day_note
 from kontor.hours.rules import HoursKind, hours_for_range
 from kontor.hours.services import (
@@ -108,6 +109,7 @@ async def office_page(request: Request[Any, Any, Any], db_session: Db, slug: Fro
         ],
         "deviations": deviations(hours, today, today + timedelta(days=NEXT_OPENING_HORIZON_DAYS)),
         "horizon_days": NEXT_OPENING_HORIZON_DAYS,
+        "hours_feed": hours_feed_links(request.app.state.settings.public_url, office.slug, locale),
         "offerings": [
             {
                 "code": o.service.code,
@@ -120,6 +122,12 @@ async def office_page(request: Request[Any, Any, Any], db_session: Db, slug: Fro
         ],
     }
     return page(request, "offices/office.html", context)
+
+
+def hours_feed_links(public_url: str, slug: str, locale: str) -> dict[str, str]:
+    """The office's hours feed in the reader's language: to download, and to subscribe to."""
+    url = f"{hours_feed_url(public_url, slug)}?lang={locale}"
+    return {"url": url, "webcal": webcal_url(url)}
 
 
 ROUTES: list = [office_finder, office_page]
