@@ -64,7 +64,9 @@ def upgrade() -> None:
     with op.batch_alter_table("calendar_feeds", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_calendar_feeds_user_id"), ["user_id"], unique=False)
     with op.batch_alter_table("bookings", schema=None) as batch_op:
-        batch_op.create_index("ix_bookings_created_by_starts_at", ["created_by_id", "starts_at"], unique=False)
+        batch_op.create_index(
+            "ix_bookings_created_by_starts_at", ["created_by_id", "starts_at"], unique=False
+        )
 
 
 def downgrade() -> None:
