@@ -36,7 +36,7 @@ from kontor.notify.models import OutboxMessage
 from kontor.settings import Settings
 from tests.conftest import ENGLISH, _settings, fresh_database, run_with_engine
 from tests.factories import AGENT_TOKEN, PASSWORDS, build_city
-from tests.helpers import CSRF_FIELD, csrf_token
+from tests.helpers import CSRF_FIELD, csrf_token, post_form
 from tests.security import payloads
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -388,8 +388,12 @@ def _scene(url: str, folder: Path) -> Iterator[Scene]:
                 "/agent?service=eservice&phone=070-123%2045%2067",
                 f"/agent/bookings/{booked[0]['reference']}",
                 "/admin/webhooks",
+                "/staff/calendars",
             ]
 
+        with acting_as(scene, "admin") as client_as:  # a feed, so its revoke form is on the page
+            made = post_form(client_as, "/staff/calendars", {"target": "agent", "label": "Fuzz"})
+            assert made.status_code == 201, made.text
         for who, pages in (("admin", admin_pages), ("anonymous", public_pages)):
             with acting_as(scene, who) as client_as:
                 for page in pages:
