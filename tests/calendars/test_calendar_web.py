@@ -189,6 +189,17 @@ async def test_a_booking_file_has_an_etag_and_answers_304(client, write_session,
     assert client.get(path, headers={"If-None-Match": response.headers["etag"]}).status_code == 304
     assert client.get(path.replace(token, "wrong")).status_code == 404
 
+    # Cancelled: the same UID, a higher SEQUENCE and a cancelled event, under a new ETag.
+    reference = format_reference(booking.reference)
+    cancel = client.post(f"/api/v1/bookings/{reference}/cancel", headers={"X-Booking-Token": token})
+    assert cancel.status_code == 200
+    cancelled = client.get(path, headers={"If-None-Match": response.headers["etag"]})
+    calendar = _calendar(cancelled)
+    (gone,) = calendar.walk("VEVENT")
+    assert str(calendar["METHOD"]) == "CANCEL" and str(gone["STATUS"]) == "CANCELLED"
+    assert gone["UID"] == event["UID"] and gone["SEQUENCE"] == 1
+    assert cancelled.headers["etag"] != response.headers["etag"]
+
 
 # -- staff feeds ------------------------------------------------------------------------------------
 
