@@ -19,7 +19,9 @@ listing, booking POST) are checked against the issue's goals; a missed goal is r
 failed run. The queue's targets (queue_bench.py): the waiting-room display page, ticket issue and
 call-next through the API, and the commit-to-screen latency of a call to N waiting-room screens
 (p50/p95 in ms, goal: within a second); on PostgreSQL the screens hang on both instances and each
-call is timed on the screens of the instance that did not take it.
+call is timed on the screens of the instance that did not take it. The staff calendar feed
+(feed_setup.py): a year of an office's visits as one iCalendar file, built in full and answered 304
+to a client whose copy is current.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import queue_bench
 from booking_pool import NOTICE_MARGIN, SeatPool
 from contact_setup import ContactSetup, prepare_contact_center
 from database import PostgresServer, bench_database, configured_server
+from feed_setup import FeedSetup, prepare_feed
 from queue_setup import QueueSetup, prepare_queue
 from screen_latency import print_latency
 from servers import (
@@ -64,6 +67,9 @@ SQLITE, POSTGRES = "sqlite", f"postgres ({INSTANCES} instances)"
 # stopped and reported as not measured.
 TARGET_SLACK = 60.0
 KONTOR_APP = ["--factory", "kontor.app:create_app"]
+FEED_CONNECTIONS = 4  # calendar clients polling a feed of a few MB, not a crowd of browsers
+FEED_BUILDS = 3  # GETs that build the feed, timed one after another before it is loaded
+FEED_LANGUAGES = ("en", "sv")
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,7 @@ class Target:
     expect_items: bool = False  # a JSON list that must not be empty
     expect_text: tuple[str, ...] = ()  # shown on the page, or it renders less than a real one
     headers: tuple[tuple[str, str], ...] = ()  # sent with every request (a bearer token, a cookie)
+    expected: int | None = None  # the status every answer must have when not a 2xx (a 304)
 
 
 async def contact_targets(port: int, contact: ContactSetup) -> list[Target]:
@@ -140,6 +147,68 @@ async def agent_session(port: int) -> str:
         if answer.status_code not in (302, 303):
             return ""
         return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+
+
+async def feed_targets(port: int, feed: FeedSetup) -> tuple[list[Target], dict]:
+    """The staff feed of a year of an office's visits: answered in full, and 304 to a client that
+    sends the ETag of its copy; with what the feed holds and how long a build takes, timed one
+    request at a time while the server is otherwise idle."""
+    import statistics
+
+    import httpx
+
+    # As the load generator asks: gzip, Swedish.
+    headers = {"Accept-Encoding": "gzip", "Accept-Language": "sv"}
+    async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", headers=headers, timeout=120) as client:
+        # kontor keeps a feed's latest body for its version and language: alternating the language
+        # makes every one of these a build from the database up, as after a change of the feed.
+        builds = []
+        for n in range(FEED_BUILDS):
+            started = time.perf_counter()
+            await client.get(feed.path, params={"lang": FEED_LANGUAGES[n % len(FEED_LANGUAGES)]})
+            builds.append(time.perf_counter() - started)
+        await client.get(feed.path)  # what the targets ask for, built once
+        started = time.perf_counter()
+        answer = await client.get(feed.path)
+        kept = time.perf_counter() - started
+        etag = answer.headers.get("etag", "")
+        started = time.perf_counter()
+        fresh = await client.get(feed.path, headers={"If-None-Match": etag}) if etag else None
+        checked = time.perf_counter() - started
+    about = {
+        "status": answer.status_code,
+        "events": answer.content.count(b"BEGIN:VEVENT"),
+        "visits_in_window": feed.events,
+        "body_bytes": len(answer.content),
+        "sent_bytes": answer.num_bytes_downloaded,
+        "content_encoding": answer.headers.get("content-encoding"),
+        "etag": etag,
+        "build_ms": [round(seconds * 1000, 1) for seconds in builds],
+        "build_median_ms": round(statistics.median(builds) * 1000, 1),
+        "unchanged_ms": round(kept * 1000, 1),
+        "not_modified_status": fresh.status_code if fresh else None,
+        "not_modified_ms": round(checked * 1000, 1) if fresh else None,
+    }
+    revalidated = f", a 304 in {about['not_modified_ms']:.0f} ms" if fresh else ""
+    print(
+        f"  staff feed: {about['events']} events, {about['body_bytes'] / 1e6:.2f} MB "
+        f"({about['sent_bytes'] / 1e6:.2f} MB sent, {about['content_encoding'] or 'not compressed'}); "
+        f"a GET that builds it {about['build_median_ms']:.0f} ms (median of {FEED_BUILDS}), "
+        f"one of the same version again {about['unchanged_ms']:.0f} ms{revalidated}",
+        flush=True,
+    )
+    targets = [Target("staff feed, a year", feed.path, connections=FEED_CONNECTIONS)]
+    if fresh is not None and fresh.status_code == 304:
+        revalidate = (("If-None-Match", etag),)
+        targets.append(
+            Target(
+                "staff feed, 304", feed.path, connections=FEED_CONNECTIONS, headers=revalidate, expected=304
+            )
+        )
+    else:
+        why = "no ETag, or no 304 to its If-None-Match"
+        print(f"  warning: staff feed, 304: {why}; not measured", file=sys.stderr)
+    return targets, about
 
 
 def kontor_targets(office: str, today: date) -> list[Target]:
@@ -235,7 +304,11 @@ async def run_target(
         load["payloads"] = lambda: request
     await loadgen.measure(HOST, port, target.path, seconds=warmup, **load)
     result = await loadgen.measure(HOST, port, target.path, seconds=seconds, **load)
-    ok = sum(count for code, count in result.statuses.items() if 200 <= code < 300)
+    ok = sum(
+        count
+        for code, count in result.statuses.items()
+        if (code == target.expected if target.expected else 200 <= code < 300)
+    )
     row.update(
         requests=result.requests,
         seconds=round(result.seconds, 3),
@@ -375,7 +448,7 @@ class Measure:
         return self.warmup + self.seconds + TARGET_SLACK
 
 
-Prepared = tuple[str, BookingSetup, QueueSetup, ContactSetup]
+Prepared = tuple[str, BookingSetup, QueueSetup, ContactSetup, FeedSetup]
 
 
 async def prepare(database_url: str, today: date) -> Prepared:
@@ -384,13 +457,15 @@ async def prepare(database_url: str, today: date) -> Prepared:
     office = await prepare_demo_city(database_url)
     setup = await prepare_booking(database_url, BOOKING_SEATS)
     contact = await prepare_contact_center(database_url, today, skip=(setup.office, setup.service))
+    feed = await prepare_feed(database_url, today)
     queue = await prepare_queue(database_url, today)
     print(
         f"  demo city migrated and seeded in {time.monotonic() - started:.1f} s "
-        f"({contact.bookings} bookings at {contact.offices} offices)",
+        f"({contact.bookings} bookings at {contact.offices} offices; {feed.inserted} more at {feed.office} "
+        f"for its staff feed, which shows {feed.events})",
         flush=True,
     )
-    return office, setup, queue, contact
+    return office, setup, queue, contact, feed
 
 
 async def measure_kontor(
@@ -408,7 +483,7 @@ async def measure_kontor(
     """Every kontor target, loading ``port``, each row added to ``rows`` as it is measured (a failure
     keeps the ones before it); the screens of the latency target hang on ``screen_ports`` and its
     calls go through ``call_ports``."""
-    office, setup, queue, contact = prepared
+    office, setup, queue, contact, feed = prepared
     measure = {"connections": how.connections, "warmup": how.warmup, "seconds": how.seconds}
 
     async def run(target: Target) -> dict:
@@ -434,6 +509,10 @@ async def measure_kontor(
         print("  warning: booking POST: no free seat to book; not measured", file=sys.stderr)
     for target in await contact_targets(port, contact):
         await run(target)
+    targets, about = await feed_targets(port, feed)
+    for target in targets:
+        row = await run(target)
+        row["feed"] = about
     queue_rows = await queue_bench.queue_targets(
         port,
         database_url,

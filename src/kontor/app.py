@@ -232,7 +232,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             path="/schema",
             render_plugins=[JsonRenderPlugin()],
         ),
-        compression_config=CompressionConfig(backend="gzip", minimum_size=1024),
+        # Level 6, not Litestar's 9: a year's staff feed (6 MB of iCalendar) compresses in ~55 ms
+        # instead of ~90 for a body 2.5 % larger; pages gain the same way.
+        compression_config=CompressionConfig(backend="gzip", minimum_size=1024, gzip_compress_level=6),
         on_startup=[live.start, *([worker.start] if worker else []), _freeze_startup_objects],
         on_shutdown=[live.stop, *([worker.stop] if worker else []), dispose_engine],
         debug=settings.debug,
