@@ -48,9 +48,10 @@ PRIVATE_HEADERS = {
 }
 # Bump when the feed's format changes, so clients fetch it again though no visit changed.
 FEED_FORMAT = "bookings-feed-1"
-# The latest body of this many feeds, by feed id with its ETag: clients that poll without
-# If-None-Match (some do) get the same bytes without a rebuild. Per process.
-BUILT_KEPT = 32
+# The latest body of recent feeds, by feed id with its ETag: clients that poll without
+# If-None-Match (some do) get the same bytes without a rebuild. Per process, at most this many
+# bytes (a year of a busy office is about 6 MB), the least recently built dropped first.
+BUILT_BYTES = 48 * 1024 * 1024
 _built: dict[int, tuple[str, bytes]] = {}
 FETCH_STAMPED_EVERY = timedelta(hours=1)
 FEED_NOT_FOUND = "No calendar feed at this address. It may have been revoked."
@@ -124,8 +125,9 @@ async def staff_feed(
             return cached[1]
         content = await feeds.feed_visits(db_session, feed, now=now, locale=locale, public_url=public_url)
         body = bookings_feed.bookings_calendar(content, locale=locale)
+        _built.pop(feed.id, None)
         _built[feed.id] = (etag, body)
-        while len(_built) > BUILT_KEPT:
+        while sum(len(kept) for _etag, kept in _built.values()) > BUILT_BYTES and len(_built) > 1:
             _built.pop(next(iter(_built)))
         return body
 
