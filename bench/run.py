@@ -215,6 +215,8 @@ def kontor_targets(office: str, today: date) -> list[Target]:
     return [
         Target("office page", f"/offices/{office}"),
         Target("hours API, two weeks", f"/api/v1/offices/{office}/hours?{_two_weeks(today)}"),
+        # The office's opening hours as a calendar: 15 months of recurring events, built each time.
+        Target("hours feed (.ics)", f"/offices/{office}/hours.ics"),
         Target("office finder", "/"),
     ]
 

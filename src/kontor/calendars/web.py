@@ -8,8 +8,9 @@ All feeds answer with ETag and Last-Modified and 304 to a client whose copy is c
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ from kontor.calendars import bookings_feed, feeds, hours_feed
 from kontor.calendars.http import FeedAnswer, calendar_response, etag_of
 from kontor.calendars.links import staff_feed_url, webcal_url
 from kontor.calendars.models import CalendarFeed
+from kontor.hours.rules import OfficeHours
 from kontor.hours.services import current_time
 from kontor.i18n import N_, _, current_locale
 from kontor.offices.models import Office, Service
@@ -63,6 +65,16 @@ def _ics_name(value: str) -> str | None:
     return value[:-4] if value.lower().endswith(".ics") and len(value) > 4 else None
 
 
+@functools.lru_cache(maxsize=256)
+def _hours_feed(
+    about: hours_feed.HoursFeedOffice, hours: OfficeHours, first: date, last: date, locale: str
+) -> tuple[bytes, str]:
+    """An office's hours feed and its ETag, built once per version of its hours (the arguments are
+    frozen values, so any change of the hours, the office or the window is a new key)."""
+    body = hours_feed.hours_calendar(about, hours, first, last, locale=locale)
+    return body, etag_of(body)
+
+
 # -- the office's opening hours --------------------------------------------------------------------
 
 
@@ -86,10 +98,10 @@ async def office_hours_feed(
         address=office.address,
         url=f"{public_url}/offices/{office.slug}",
     )
-    body = hours_feed.hours_calendar(about, hours, first, last, locale=locale)
+    body, etag = _hours_feed(about, hours, first, last, locale)
     answer = FeedAnswer(
         key=f"hours:{office.slug}:{locale}",
-        etag=etag_of(body),
+        etag=etag,
         build=lambda: body,
         headers={**PUBLIC_HEADERS, "Vary": "Accept-Language, Cookie"},
         filename=f"{office.slug}-hours.ics",
