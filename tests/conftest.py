@@ -18,15 +18,24 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from kontor.accounts import security
 from kontor.app import create_app
 from kontor.db.engine import create_engine, writer
 from kontor.db.migrate import upgrade
 from kontor.settings import Settings
+
+# Argon2 at kontor's cost takes ~0.2 s of CPU per login, and the suite logs in thousands of times.
+# The tests hash with argon2id's cheapest parameters; verifying reads them from the stored hash, so
+# every login of a test user is cheap, while the app's code runs unchanged. Servers that tests start
+# in processes of their own seed and hash at full cost.
+security._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+security._DUMMY_HASH = security._hasher.hash("kontor-no-such-user")
 
 POSTGRES_URL = os.environ.get("KONTOR_TEST_POSTGRES_URL", "")
 REQUIRE_POSTGRES = os.environ.get("KONTOR_REQUIRE_POSTGRES") == "1"
