@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +15,7 @@ from sqlalchemy.orm import joinedload
 from kontor.accounts.models import ApiToken, Role, User
 from kontor.accounts.security import hash_token, token_matches
 from kontor.db.base import utcnow
+from kontor.db.write_queue import staff_transaction
 
 SESSION_USER_KEY = "user_id"
 API_PREFIX = "kontor_"
@@ -69,9 +69,7 @@ async def _user_for_token(connection: ASGIConnection[Any, Any, Any, Any], token:
         return None
     if stale:  # a write at most every ten minutes per token, not on every request
         # On SQLite in the app's write line, as staff, rather than in SQLite's busy handler.
-        turns = connection.app.state.get("write_turns")
-        line = turns.turn(staff=True) if turns else contextlib.nullcontext()
-        async with line, connection.app.state.write_session_maker() as db, db.begin():
+        async with staff_transaction(connection.app.state) as db:
             await db.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=utcnow()))
     return user
 

@@ -7,7 +7,6 @@ All feeds answer with ETag and Last-Modified and 304 to a client whose copy is c
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -31,6 +30,7 @@ from kontor.calendars import bookings_feed, feeds, hours_feed
 from kontor.calendars.http import FeedAnswer, calendar_response, etag_of
 from kontor.calendars.links import staff_feed_url, webcal_url
 from kontor.calendars.models import CalendarFeed
+from kontor.db.write_queue import staff_transaction
 from kontor.hours.rules import OfficeHours
 from kontor.hours.services import current_time
 from kontor.i18n import N_, _, current_locale
@@ -154,9 +154,7 @@ async def _mark_fetched(request: Request[Any, Any, Any], feed: CalendarFeed, now
     at most once an hour per feed, not on every poll. On SQLite in the app's write line."""
     if feed.last_used_at is not None and now - feed.last_used_at < FETCH_STAMPED_EVERY:
         return
-    turns = request.app.state.get("write_turns")
-    line = turns.turn(staff=True) if turns else contextlib.nullcontext()
-    async with line, request.app.state.write_session_maker() as db, db.begin():
+    async with staff_transaction(request.app.state) as db:
         await db.execute(update(CalendarFeed).where(CalendarFeed.id == feed.id).values(last_used_at=now))
 
 

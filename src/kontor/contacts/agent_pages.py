@@ -20,6 +20,7 @@ from kontor.booking.policy import BookingRules
 from kontor.booking.references import format_reference
 from kontor.contacts import console
 from kontor.contacts.services import CATEGORY_LABELS, OUTCOME_LABELS, SUMMARY_MAX
+from kontor.db.write_queue import staff_transaction
 from kontor.desk.services import NEED_LABELS
 from kontor.hours.names import day_note
 from kontor.hours.rules import HoursKind
@@ -60,10 +61,7 @@ async def audit_transaction(request: Request[Any, Any, Any]) -> AsyncIterator[As
     page stays a read, and the entry stays whatever the rest of the request does. On SQLite it waits
     its turn in the write line as staff (a POST's own turn is re-entered; roll its transaction back
     first)."""
-    state = request.app.state
-    turns = state.get("write_turns")
-    line = turns.turn(staff=True) if turns else contextlib.nullcontext()
-    async with line, state.write_session_maker() as db, db.begin():
+    async with staff_transaction(request.app.state) as db:
         yield db
 
 

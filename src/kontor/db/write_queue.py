@@ -129,3 +129,14 @@ def sqlite_write_queue(turns: WriteTurns) -> Any:
         return middleware
 
     return middleware_factory
+
+
+@contextlib.asynccontextmanager
+async def staff_transaction(state: Any) -> AsyncIterator[Any]:
+    """A short write transaction of its own from the app's ``state``, outside the request's session:
+    on SQLite it waits its turn in the app's write line as staff, not in SQLite's busy handler (a
+    request that holds the turn re-enters it)."""
+    turns = state.get("write_turns")
+    line = turns.turn(staff=True) if turns else contextlib.nullcontext()
+    async with line, state.write_session_maker() as db, db.begin():
+        yield db
