@@ -61,12 +61,12 @@ def visit_calendar(event: VisitEvent) -> bytes:
     calendar.add_component(vevent)
     # The VTIMEZONE goes before the event that uses it; it is the same for every visit of a year.
     body = calendar.to_ical()
-    timezone = _vtimezone(event.timezone, event.start.year - 1, event.end.year + 2)
+    timezone = vtimezone(event.timezone, event.start.year - 1, event.end.year + 2)
     return body.replace(b"BEGIN:VEVENT", timezone + b"BEGIN:VEVENT", 1)
 
 
 @functools.lru_cache(maxsize=32)
-def _vtimezone(zone: str, first_year: int, last_year: int) -> bytes:
+def vtimezone(zone: str, first_year: int, last_year: int) -> bytes:
     """The zone's VTIMEZONE with its rules for first_year..last_year only: the default (1970-2038)
     lists every change and makes the attachment ten times longer. Building it is most of the cost
     of a calendar file, and a booking's confirmation needs one, so it is made once per zone."""

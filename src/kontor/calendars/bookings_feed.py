@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from icalendar.prop import vDuration, vText
 
 from kontor.booking.references import format_reference
-from kontor.calendars.booking import PRODID, _vtimezone
+from kontor.calendars.booking import PRODID, vtimezone
 from kontor.desk.services import CHANNEL_LABELS, NEED_LABELS, STATUS_LABELS
 from kontor.i18n import LANGUAGE_NAMES, _, current_locale
 
@@ -128,7 +128,7 @@ def _timezones(visits: list[FeedVisit]) -> list[bytes]:
         return []
     first = min(visit.start for visit in visits).year - 1
     last = max(visit.end for visit in visits).year + 2
-    return [_vtimezone(zone, first, last) for zone in sorted({visit.timezone for visit in visits})]
+    return [vtimezone(zone, first, last) for zone in sorted({visit.timezone for visit in visits})]
 
 
 class _Events:

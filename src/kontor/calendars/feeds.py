@@ -274,7 +274,7 @@ async def feed_visits(
     ``public_url`` gives each visit a link to the office's desk (an agent's: to the contact center)."""
     locale = locale if locale in LOCALES else DEFAULT_LOCALE
     agent = feed.kind == FeedKind.AGENT
-    zone_name, shown = _scope(feed, now)
+    zone_name, _window_shown, shown = _scope(feed, now)
     # Only the columns the feed shows: never e-mail or phone, and no name in an agent's feed.
     columns = [
         Booking.id, Booking.reference, Booking.starts_at, Booking.ends_at, Booking.status,
@@ -300,8 +300,10 @@ async def feed_visits(
     return FeedContent(title=title, timezone=zone_name, visits=visits, desk_url=_desk_url(feed, public_url))
 
 
-def _scope(feed: CalendarFeed, now: datetime) -> tuple[str, list[ColumnElement[bool]]]:
-    """The feed's time zone and the conditions that pick its visits at ``now``."""
+def _scope(
+    feed: CalendarFeed, now: datetime
+) -> tuple[str, tuple[datetime, datetime], list[ColumnElement[bool]]]:
+    """The feed's time zone, its window (UTC) and the conditions that pick its visits at ``now``."""
     if feed.kind == FeedKind.AGENT:
         offices = feed.user.offices
         zone_name = offices[0].timezone if offices else DEFAULT_ZONE
@@ -315,18 +317,18 @@ def _scope(feed: CalendarFeed, now: datetime) -> tuple[str, list[ColumnElement[b
     shown += [Booking.starts_at >= first, Booking.starts_at < last]
     if feed.service_ids:
         shown.append(Booking.service_id.in_(feed.service_ids))
-    return zone_name, shown
+    return zone_name, (first, last), shown
 
 
 async def feed_version(
     db: AsyncSession, feed: CalendarFeed, *, now: datetime, public_url: str | None = None
 ) -> str:
     """A digest input that changes whenever what the feed shows does, read without reading the
-    visits: a calendar client polling a feed it already has costs two small queries, not a year of
+    visits: a calendar client polling a feed it already has costs three small queries, not a year of
     bookings. Every change of a booking stamps its ``updated_at`` (a move, a cancellation, a
     check-in); a visit that leaves the feed or is deleted changes the count and the sum of ids; a
     renamed office or service changes the names read here; a new day moves the window."""
-    _zone, shown = _scope(feed, now)
+    _zone, window, shown = _scope(feed, now)
     count, latest, ids = (
         await db.execute(
             select(func.count(), func.max(Booking.updated_at), func.sum(Booking.id)).where(*shown)
@@ -352,7 +354,6 @@ async def feed_version(
             .order_by(Office.id)
         )
     ).all()
-    window = _window(now, ZoneInfo(_zone))
     about = (feed.id, feed.token_hash, feed.kind, feed.label, feed.service_ids, public_url, window)
     return repr((about, count, latest, ids, [tuple(row) for row in names], [tuple(row) for row in offices]))
 

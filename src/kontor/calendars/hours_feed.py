@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 from icalendar.prop import vDuration
 
-from kontor.calendars.booking import PRODID, _vtimezone
+from kontor.calendars.booking import PRODID, vtimezone
 from kontor.hours.names import day_note
 from kontor.hours.rules import (
     DayHours,
@@ -102,7 +102,7 @@ def hours_calendar(
     finally:
         current_locale.reset(reset)
     body = calendar.to_ical()
-    timezone = _vtimezone(office.timezone, first.year, last.year + 1)
+    timezone = vtimezone(office.timezone, first.year, last.year + 1)
     if b"BEGIN:VEVENT" in body:
         return body.replace(b"BEGIN:VEVENT", timezone + b"BEGIN:VEVENT", 1)
     return body.replace(b"END:VCALENDAR", timezone + b"END:VCALENDAR", 1)

@@ -125,7 +125,7 @@ async def staff_feed(
     # The owner's language unless the link asks for another: a calendar client sends no cookie.
     locale = current_locale.get() if lang else (feed.user.language or current_locale.get())
     public_url = request.app.state.settings.public_url
-    # The ETag comes from a digest of the feed's version (two small queries): a client whose copy is
+    # The ETag comes from a digest of the feed's version (three small queries): a client whose copy is
     # current gets its 304 without a year of visits being read, let alone written out.
     etag = etag_of(
         await feeds.feed_version(db_session, feed, now=now, public_url=public_url), locale, FEED_FORMAT
