@@ -59,10 +59,17 @@ def visit_calendar(event: VisitEvent) -> bytes:
     vevent.add("description", event.description)
     vevent.add("url", event.url)
     calendar.add_component(vevent)
-    # The VTIMEZONE goes before the event that uses it; it is the same for every visit of a year.
-    body = calendar.to_ical()
+    # The VTIMEZONE is the same for every visit of a year.
     timezone = vtimezone(event.timezone, event.start.year - 1, event.end.year + 2)
-    return body.replace(b"BEGIN:VEVENT", timezone + b"BEGIN:VEVENT", 1)
+    return with_timezone(calendar.to_ical(), timezone)
+
+
+def with_timezone(body: bytes, timezone: bytes) -> bytes:
+    """A serialised VCALENDAR with ``timezone`` (a VTIMEZONE) before its first VEVENT, where clients
+    that read top to bottom need it, or at its end when it has no events."""
+    if b"BEGIN:VEVENT" in body:
+        return body.replace(b"BEGIN:VEVENT", timezone + b"BEGIN:VEVENT", 1)
+    return body.replace(b"END:VCALENDAR", timezone + b"END:VCALENDAR", 1)
 
 
 @functools.lru_cache(maxsize=32)

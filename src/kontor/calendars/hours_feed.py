@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 from icalendar.prop import vDuration
 
-from kontor.calendars.booking import PRODID, vtimezone
+from kontor.calendars.booking import PRODID, vtimezone, with_timezone
 from kontor.hours.names import day_note
 from kontor.hours.rules import (
     DayHours,
@@ -101,11 +101,7 @@ def hours_calendar(
             calendar.add_component(vevent)
     finally:
         current_locale.reset(reset)
-    body = calendar.to_ical()
-    timezone = vtimezone(office.timezone, first.year, last.year + 1)
-    if b"BEGIN:VEVENT" in body:
-        return body.replace(b"BEGIN:VEVENT", timezone + b"BEGIN:VEVENT", 1)
-    return body.replace(b"END:VCALENDAR", timezone + b"END:VCALENDAR", 1)
+    return with_timezone(calendar.to_ical(), vtimezone(office.timezone, first.year, last.year + 1))
 
 
 def _calendar(office: HoursFeedOffice) -> Calendar:
