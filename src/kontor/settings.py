@@ -77,8 +77,19 @@ class Settings:
     sms_url: str = ""
     sms_token: str = ""
     sms_sender: str = "Stockholm"
-    # Whether this process runs the outbox sender and the sweeping of expired holds.
+    # Whether this process runs the worker's jobs (outbox, reminders, waitlist, purges) beside serving;
+    # with several instances, ``kontor worker`` can run them instead. Seconds between its rounds.
     background_worker: bool = True
+    worker_interval_seconds: int = 5
+    # Reminders: this many hours before a booked visit (0: none); a walk-in who left a number gets a
+    # text message when this many tickets are ahead of theirs.
+    reminder_hours: int = 24
+    ticket_alert_ahead: int = 3
+    # Waitlist: how long a freed seat is held for the resident it is offered to.
+    waitlist_offer_minutes: int = 60
+    # Retention: personal data of bookings, tickets, waitlist entries and messages is blanked or
+    # deleted this many days after the visit (contacts follow contact_retention_days).
+    retention_days: int = 30
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

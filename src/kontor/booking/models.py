@@ -96,6 +96,10 @@ class Booking(IdMixin, Timestamped, Base):
     channel: Mapped[str] = mapped_column(String(20))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     cancelled_at: Mapped[datetime | None]
+    # When the worker queued the reminder (once per booking; a reschedule clears it), and when the
+    # personal data was blanked, by the retention purge or at the resident's request.
+    reminded_at: Mapped[datetime | None]
+    purged_at: Mapped[datetime | None]
 
     office: Mapped[Office] = relationship(lazy="joined")
     service: Mapped[Service] = relationship(lazy="joined")

@@ -11,6 +11,8 @@ from kontor.hours.models import Closure, ClosureInterval, WeeklyHours
 from kontor.notify.models import OutboxMessage
 from kontor.offices.models import Counter, District, Office, OfficeService, Service
 from kontor.queue.models import Ticket, TicketEvent, TicketSequence
+from kontor.waitlist.models import WaitlistEntry
+from kontor.worker.models import WorkerJob
 
 __all__ = [
     "ApiToken",
@@ -36,7 +38,9 @@ __all__ = [
     "TicketEvent",
     "TicketSequence",
     "User",
+    "WaitlistEntry",
     "Webhook",
     "WeeklyHours",
+    "WorkerJob",
     "office_memberships",
 ]

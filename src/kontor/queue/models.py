@@ -91,6 +91,11 @@ class Ticket(IdMixin, Base):
     called_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     channel: Mapped[str] = mapped_column(String(20))
+    # A number the resident left for a text message when their turn is near, when that message was
+    # queued, and when the retention purge blanked the number.
+    phone: Mapped[str | None] = mapped_column(String(40))
+    alerted_at: Mapped[datetime | None]
+    purged_at: Mapped[datetime | None]
 
     office: Mapped[Office] = relationship(lazy="joined")
     service: Mapped[Service] = relationship(lazy="joined", foreign_keys=[service_id])
