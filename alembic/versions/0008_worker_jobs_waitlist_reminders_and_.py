@@ -3,7 +3,7 @@ personal data purged on bookings, a walk-in's phone number for the near-turn tex
 
 Revision ID: 0008
 Revises: 0007
-Create Date: 2026-12-08 03:05:55.610966
+Create Date: 2026-12-08 03:06:40.554197
 """
 
 from collections.abc import Sequence
@@ -59,6 +59,7 @@ def upgrade() -> None:
             "offer_expires_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True
         ),
         sa.Column("offers", sa.Integer(), nullable=False),
+        sa.Column("offer_token_hash", sa.String(length=64), nullable=True),
         sa.Column("finished_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
         sa.Column("purged_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True),
         sa.Column("id", sa.Integer(), nullable=False),
@@ -91,6 +92,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_waitlist_entries")),
+        sa.UniqueConstraint("offer_token_hash", name=op.f("uq_waitlist_entries_offer_token_hash")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_waitlist_entries_token_hash")),
     )
     with op.batch_alter_table("waitlist_entries", schema=None) as batch_op:
@@ -108,6 +110,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("purged_at", advanced_alchemy.types.datetime.DateTimeUTC(timezone=True), nullable=True)
         )
+        batch_op.add_column(sa.Column("reminder_token_hash", sa.String(length=64), nullable=True))
 
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("phone", sa.String(length=40), nullable=True))
@@ -129,6 +132,7 @@ def downgrade() -> None:
         batch_op.drop_column("phone")
 
     with op.batch_alter_table("bookings", schema=None) as batch_op:
+        batch_op.drop_column("reminder_token_hash")
         batch_op.drop_column("purged_at")
         batch_op.drop_column("reminded_at")
 

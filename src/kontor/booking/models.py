@@ -100,6 +100,9 @@ class Booking(IdMixin, Timestamped, Base):
     # personal data was blanked, by the retention purge or at the resident's request.
     reminded_at: Mapped[datetime | None]
     purged_at: Mapped[datetime | None]
+    # The reminder carries a manage link of its own (the booking's token is kept only hashed, so the
+    # worker cannot repeat it): its hash opens the booking as the booking's token does.
+    reminder_token_hash: Mapped[str | None] = mapped_column(String(64))
 
     office: Mapped[Office] = relationship(lazy="joined")
     service: Mapped[Service] = relationship(lazy="joined")

@@ -280,9 +280,16 @@ async def reschedule(
 
 
 async def find_by_reference(db: AsyncSession, reference: str, token: str) -> Booking | None:
-    """The booking with this reference (as typed: any case, dash or not) if ``token`` is its token.
-    An unknown reference and a wrong token get the same answer, None, after the same work."""
+    """The booking with this reference (as typed: any case, dash or not) if ``token`` is its token
+    or the token of its reminder's link. An unknown reference and a wrong token get the same answer,
+    None, after the same work."""
     key = normalize_reference(reference)
     booking = await db.scalar(select(Booking).where(Booking.reference == key)) if key else None
-    matches = token_matches(token or "", booking.token_hash if booking is not None else _NO_SUCH_TOKEN)
-    return booking if booking is not None and matches else None
+    hashes = (
+        (booking.token_hash, booking.reminder_token_hash or _NO_SUCH_TOKEN)
+        if booking is not None
+        else (_NO_SUCH_TOKEN, _NO_SUCH_TOKEN)
+    )
+    # Both compared every time, so the answer takes as long whichever matched.
+    matches = [token_matches(token or "", known) for known in hashes]
+    return booking if booking is not None and any(matches) else None

@@ -62,6 +62,9 @@ class WaitlistEntry(IdMixin, Base):
     offered_at: Mapped[datetime | None]
     offer_expires_at: Mapped[datetime | None]
     offers: Mapped[int] = mapped_column(default=0)
+    # The link in an offer message: minted by the worker for each offer (the entry's own token is
+    # kept only hashed), it opens the entry's page as the entry's token does.
+    offer_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     finished_at: Mapped[datetime | None]
     purged_at: Mapped[datetime | None]
 
