@@ -3,7 +3,6 @@ theirs until done, and the worker's step runs with the setting's period, now and
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +13,7 @@ from sqlalchemy import select
 from kontor.accounts.models import User
 from kontor.audit.models import AuditEntry, Channel
 from kontor.contacts.models import Contact
-from kontor.contacts.retention import PURGE_EVERY, purge_contacts, purge_step
+from kontor.contacts.retention import purge_contacts
 from kontor.contacts.services import log_contact, mark_callback_done
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -85,20 +84,3 @@ async def test_personal_data_is_blanked_after_the_period(
 async def test_the_default_period_is_thirty_days(city, write_session, read_session, settings) -> None:  # type: ignore[no-untyped-def]
     await _contacts(write_session, settings, city)
     assert await purge_contacts(write_session, NOW) == 3
-
-
-async def test_the_step_uses_the_settings_and_runs_now_and_then(
-    city, write_session, read_session, settings
-) -> None:  # type: ignore[no-untyped-def]
-    made = await _contacts(write_session, settings, city)
-    step = purge_step(dataclasses.replace(settings, contact_retention_days=20))
-    first = NOW - timedelta(days=11, minutes=5)  # 20 days before is 31 days and 5 minutes before NOW
-    assert await step(write_session, first) == 2  # the 40-day-old ones
-    # Within the pause nothing runs, although the 31-day-old contact has aged past the period meanwhile.
-    assert await step(write_session, first + timedelta(minutes=6)) == 0
-    async with read_session() as db:
-        assert (await db.get(Contact, made["just_over"])).purged_at is None  # type: ignore[union-attr]
-    assert await step(write_session, first + PURGE_EVERY) == 1
-    async with read_session() as db:
-        assert (await db.get(Contact, made["just_over"])).purged_at is not None  # type: ignore[union-attr]
-        assert (await db.get(Contact, made["open_callback"])).purged_at is None  # type: ignore[union-attr]

@@ -31,6 +31,7 @@ from kontor.booking.visitor import BookingError
 from kontor.calendars.http import FeedAnswer, calendar_response, etag_of
 from kontor.hours.services import current_time
 from kontor.i18n import LOCALES, N_, _, current_locale
+from kontor.retention import purge
 from kontor.web.templating import page
 
 Db = NamedDependency[AsyncSession]
@@ -41,6 +42,8 @@ NEED_LABELS = {
     Need.COMPUTER_HELP.value: N_("I need help with computers"),
 }
 _DONE = {"confirmed", "rescheduled", "cancelled"}
+# The visit is under way: its details are the office's to work with until it ends.
+_NOT_FORGETTABLE = (BookingStatus.CHECKED_IN.value,)
 
 
 async def _booking_or_404(db: AsyncSession, reference: str, token: str | None) -> Booking:
@@ -77,6 +80,7 @@ def _render(
 ) -> Template:
     now = current_time(request.app.state)
     day = booking.starts_at.astimezone(_zone(booking)).date().isoformat()
+    held = booking.status in (BookingStatus.HELD, BookingStatus.EXPIRED)
     context = {
         "booking": booking,
         "reference": format_reference(booking.reference),
@@ -84,11 +88,14 @@ def _render(
         "zone": _zone(booking),
         "service_name": booking.service.name(current_locale.get()),
         "need_labels": {key: _(label) for key, label in NEED_LABELS.items()},
-        "held": booking.status in (BookingStatus.HELD, BookingStatus.EXPIRED),
+        "held": held,
         "hold_running": booking.status == BookingStatus.HELD
         and booking.hold_expires_at is not None
         and booking.hold_expires_at > now,
         "changeable": booking.status == BookingStatus.BOOKED and booking.starts_at > now,
+        # A held time has no details yet: letting it go is "Choose another time".
+        "forgettable": not held and booking.status not in _NOT_FORGETTABLE,
+        "forget_cancels": _forget_cancels(booking, now),
         "done": done if done in _DONE else None,
         "errors": errors or {},
         "values": values or {"language": current_locale.get(), "needs": []},
@@ -103,6 +110,11 @@ def _render(
     template = page(request, "booking/manage.html", context, status_code=status_code)
     template.headers.update(_PRIVATE_HEADERS)
     return template
+
+
+def _forget_cancels(booking: Booking, now: datetime) -> bool:
+    """Whether deleting the resident's details cancels the visit first: it is still to come."""
+    return booking.status in (BookingStatus.HELD, BookingStatus.BOOKED) and booking.ends_at > now
 
 
 def _zone(booking: Booking) -> ZoneInfo:
@@ -243,4 +255,43 @@ async def reschedule_booking(
     return Redirect(_address(booking, token, done="rescheduled"), status_code=303)
 
 
-ROUTES: list = [booking_page, confirm_booking, cancel_booking, reschedule_booking]
+@post("/bookings/{reference:str}/forget", name="booking_forget", include_in_schema=False)
+async def forget_booking(
+    request: Request[Any, Any, Any], db_write: Db, reference: FromPath[str]
+) -> Response[Any]:
+    """Delete the resident's details at their request: an upcoming visit is cancelled first (its seat
+    freed, the change recorded), no message goes to the address being deleted, and the booking is
+    blanked as the retention purge blanks it. Its link then answers 404, as for any unknown booking."""
+    form, token, booking = await _posted(request, db_write, reference)
+    now = current_time(request.app.state)
+    if booking.status in _NOT_FORGETTABLE:
+        problem = N_("Your visit is under way. You can delete your details once it is over.")
+        return _render(request, booking, token, errors={"forget": _(problem)}, status_code=409)
+    if form.get("confirm") != "yes":
+        problem = N_("Tick the box to confirm that your details may be deleted.")
+        return _render(request, booking, token, errors={"forget": _(problem)}, status_code=422)
+    if _forget_cancels(booking, now):
+        try:
+            await services.cancel(db_write, booking, channel=Channel.WEB, actor="resident", now=now)
+        except BookingError as error:
+            await db_write.refresh(booking)
+            return _render(request, booking, token, errors={"forget": _(error.message)}, status_code=409)
+    await purge.forget_booking(db_write, booking, now=now, actor="resident", channel=Channel.WEB)
+    return Redirect("/bookings/forgotten", status_code=303)
+
+
+@get("/bookings/forgotten", name="booking_forgotten", include_in_schema=False, cache=False)
+async def booking_forgotten(request: Request[Any, Any, Any]) -> Template:
+    template = page(request, "booking/manage.html", {"forgotten": True})
+    template.headers.update(_PRIVATE_HEADERS)
+    return template
+
+
+ROUTES: list = [
+    booking_page,
+    confirm_booking,
+    cancel_booking,
+    reschedule_booking,
+    forget_booking,
+    booking_forgotten,
+]

@@ -8,20 +8,26 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, update
+from sqlalchemy import ColumnElement, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from kontor.audit import services as audit
 from kontor.audit.models import Channel
 from kontor.contacts.models import CallbackStatus, Contact
-from kontor.notify.sender import Step
-from kontor.settings import Settings
+from kontor.db.engine import WRITE_OPTION
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DAYS = 30
-# The background worker runs its steps every few seconds; purging once in a while is enough.
-PURGE_EVERY = timedelta(minutes=10)
+
+
+def contacts_due(cutoff: datetime) -> ColumnElement[bool]:
+    """Contacts made before ``cutoff``, not blanked yet, whose call-back, if any, is done."""
+    return (
+        Contact.purged_at.is_(None)
+        & (Contact.created_at < cutoff)
+        & or_(Contact.callback_status.is_(None), Contact.callback_status == CallbackStatus.DONE.value)
+    )
 
 
 async def purge_contacts(
@@ -31,13 +37,10 @@ async def purge_contacts(
     done; how many were blanked. Recorded in the audit log (the count only)."""
     cutoff = now - timedelta(days=DEFAULT_DAYS if days is None else days)
     async with session_maker() as db, db.begin():
+        await db.connection(execution_options={WRITE_OPTION: True})
         result = await db.execute(
             update(Contact)
-            .where(
-                Contact.purged_at.is_(None),
-                Contact.created_at < cutoff,
-                or_(Contact.callback_status.is_(None), Contact.callback_status == CallbackStatus.DONE.value),
-            )
+            .where(contacts_due(cutoff))
             .values(summary="", phone=None, contact_key=None, needs=[], callback_note="", purged_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -54,18 +57,3 @@ async def purge_contacts(
     if purged:
         log.info("contacts: blanked the personal data of %s contacts", purged)
     return purged
-
-
-def purge_step(settings: Settings) -> Step:
-    """The background worker's step: :func:`purge_contacts` with the retention period of the
-    settings, at most every :data:`PURGE_EVERY` (by the clock the worker passes in)."""
-    last: list[datetime] = []
-
-    async def purge_contacts_step(session_maker: async_sessionmaker[AsyncSession], now: datetime) -> int:
-        if last and now - last[0] < PURGE_EVERY and now >= last[0]:
-            return 0
-        purged = await purge_contacts(session_maker, now, days=settings.contact_retention_days)
-        last[:] = [now]
-        return purged
-
-    return purge_contacts_step
