@@ -1,5 +1,6 @@
-"""The front desk's writes and live updates: issuing a walk-in ticket, checking in a booked visit,
-taking back the ticket of someone who left, and ``/desk/{slug}/events``.
+"""The front desk's writes and live updates: issuing a walk-in ticket (with, if the resident wants a
+text message when their turn is near, their mobile number), checking in a booked visit, taking back
+the ticket of someone who left, and ``/desk/{slug}/events``.
 
 A plain form POST answers with a redirect (to the ticket's slip) or, when refused, the desk page again
 with the reason (422). With htmx the answer is the fragment that changed: the new ticket's card, or the
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor.accounts.auth import current_user, requires_login
 from kontor.accounts.forms import text as form_text
+from kontor.accounts.models import User
 from kontor.audit.models import Channel
 from kontor.desk.queue import booking_at_office, desk_queue, ticket_languages
 from kontor.desk.web import desk_context, no_store
@@ -31,6 +33,7 @@ from kontor.live.stream import live_stream, read_session
 from kontor.offices.access import staff_office
 from kontor.offices.models import Office
 from kontor.offices.services import office_by_slug
+from kontor.queue.alerts import PhoneError, check_phone, leave_phone
 from kontor.queue.checkin import check_in
 from kontor.queue.counter import cancel_ticket
 from kontor.queue.errors import QueueError
@@ -82,24 +85,43 @@ async def issue_from_desk(
     form = await request.form()
     language = form_text(form, "language", 5) or None
     needs_help = form_text(form, "needs_help", 5) in {"1", "on", "true"}
-    values = {"language": language or "", "needs_help": needs_help}
+    typed = form_text(form, "phone", 60)
+    values: dict[str, Any] = {"language": language or "", "needs_help": needs_help, "phone": typed}
     if language is not None and language not in ticket_languages(office):
         problem = _("Choose a language from the list, or none.")
         return await _refused(request, db_write, office, problem, values=values, htmx_status=422)
+    try:
+        phone = _phone(request, typed)
+    except PhoneError as error:
+        values["phone_error"] = problem = _(error.message)
+        return await _refused(request, db_write, office, problem, values=values, htmx_status=422)
+    now = current_time(request.app.state)
+    user: User = current_user(request)  # type: ignore[assignment]
     try:
         ticket, token = await issue_walk_in(
             db_write,
             office=office,
             service_code=form_text(form, "service", 40),
-            now=current_time(request.app.state),
+            now=now,
             channel=Channel.DESK,
-            actor=current_user(request),  # type: ignore[arg-type]
+            actor=user,
             language=language,
             needs_help=needs_help,
         )
+        if phone is not None:
+            # In the issuing transaction: the ticket and its number are kept together or not at all.
+            ticket = await leave_phone(db_write, ticket, phone, channel=Channel.DESK, actor=user, now=now)
     except QueueError as error:
         return await _refused(request, db_write, office, _(error.message), values=values)
     return await _issued(request, db_write, ticket, token)
+
+
+def _phone(request: Request[Any, Any, Any], typed: str) -> str | None:
+    """The resident's number for the text message, checked; None when none was given or the offices
+    send no such messages (then a number is not kept: only what the visit needs, DESIGN rule 6)."""
+    if not typed or request.app.state.settings.ticket_alert_ahead <= 0:
+        return None
+    return check_phone(typed)
 
 
 @post(
