@@ -67,6 +67,7 @@ def migrated(settings, city, monkeypatch):  # type: ignore[no-untyped-def]
         ["--help"],
         ["demo", "--help"],
         ["serve", "--help"],
+        ["worker", "--help"],
         ["db", "upgrade", "--help"],
         ["user", "create", "--help"],
         ["token", "create", "--help"],
@@ -79,7 +80,7 @@ def test_help(argv, capsys):
     out = capsys.readouterr().out
     assert out.startswith("usage: kontor")
     if argv == ["--help"]:
-        for command in ("demo", "serve", "db", "user", "token", "KONTOR_DATABASE_URL"):
+        for command in ("demo", "serve", "worker", "db", "user", "token", "KONTOR_DATABASE_URL"):
             assert command in out
 
 
@@ -143,6 +144,122 @@ def test_db_upgrade_of_an_unreachable_database_exits_2(monkeypatch, tmp_path, ca
 def test_user_create_needs_the_schema(empty_database, capsys):
     assert cli.main(["user", "create", "maja", "--role", "admin", "--password", "a-long-password"]) == 2
     assert "kontor db upgrade" in capsys.readouterr().err
+
+
+# -- the worker ------------------------------------------------------------------------------------
+
+
+def add_due_booking(settings: Settings, city) -> int:  # type: ignore[no-untyped-def]
+    """A visit at Kista two hours from now (the real clock: the command reads it), booked days ago."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from kontor.booking.models import Booking
+
+    now = datetime.now(UTC)
+
+    async def work(conn):  # type: ignore[no-untyped-def]
+        async with AsyncSession(conn, expire_on_commit=False) as db:
+            booking = Booking(
+                reference="WRKR2345",
+                token_hash=hash_token("kontor-worker-test"),
+                office_id=city.kista.id,
+                service_id=city.services["eservice"].id,
+                starts_at=now + timedelta(hours=2),
+                ends_at=now + timedelta(hours=2, minutes=20),
+                seat=1,
+                status="booked",
+                name="Anna Andersson",
+                email="anna@example.se",
+                language="sv",
+                needs=[],
+                channel="web",
+                created_at=now - timedelta(days=3),
+                updated_at=now - timedelta(days=3),
+            )
+            db.add(booking)
+            await db.commit()
+            return booking.id
+
+    return query(settings, work)
+
+
+def test_worker_once_runs_each_due_job_and_says_what_it_did(migrated, city, capsys):
+    add_due_booking(migrated, city)
+    assert cli.main(["worker", "--once"]) == 0
+    first = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in first] == [
+        ["outbox", "ran"],
+        ["holds", "ran"],
+        ["day_end", "ran"],
+        ["reminders", "ran"],
+        ["ticket_alerts", "ran"],
+        ["waitlist", "ran"],
+        ["purge", "ran"],
+    ]
+    assert "reminded=1" in first[3]
+
+    # The next round sends the reminder; the jobs due once a minute or an hour wait for their time,
+    # those of every round run again.
+    assert cli.main(["worker", "--once"]) == 0
+    second = capsys.readouterr().out.splitlines()
+    assert second[0].split() == ["outbox", "ran", "sent=1"]
+    assert [line.split()[1] for line in second[2:]] == ["skipped:", "skipped:", "ran", "ran", "skipped:"]
+    (mail,) = (migrated.data_dir / "outbox").glob("*.eml")
+    assert "WRKR-2345" in mail.read_text()
+
+
+def test_worker_refuses_a_database_without_schema(empty_database, capsys):
+    assert cli.main(["worker", "--once"]) == 2
+    assert "kontor db upgrade" in capsys.readouterr().err
+    assert cli.main(["worker"]) == 2
+
+
+def test_worker_refuses_a_wrong_transport(migrated, monkeypatch, capsys):
+    monkeypatch.setenv("KONTOR_SMS_TRANSPORT", "pigeon")
+    assert cli.main(["worker", "--once"]) == 2
+    assert "KONTOR_SMS_TRANSPORT" in capsys.readouterr().err
+
+
+def test_worker_runs_until_sigterm_and_finishes_its_round(migrated, city):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from kontor.worker.models import WorkerJob
+
+    def outbox_runs() -> int:
+        async def work(conn):  # type: ignore[no-untyped-def]
+            return await conn.scalar(select(WorkerJob.runs).where(WorkerJob.name == "outbox")) or 0
+
+        return query(migrated, work)
+
+    env = {**os.environ, "KONTOR_WORKER_INTERVAL_SECONDS": "1"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "kontor", "worker"], env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while outbox_runs() < 2 and time.monotonic() < deadline and worker.poll() is None:
+            time.sleep(0.2)
+        assert outbox_runs() >= 2
+        worker.send_signal(signal.SIGTERM)
+        _out, err = worker.communicate(timeout=30)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+    assert worker.returncode == 0, err
+    assert "a round every 1 s" in err
+    assert "kontor worker: stopped." in err
+
+    async def held(conn):  # type: ignore[no-untyped-def]
+        return list(await conn.scalars(select(WorkerJob.name).where(WorkerJob.locked_until.is_not(None))))
+
+    assert query(migrated, held) == []
 
 
 # -- users -----------------------------------------------------------------------------------------

@@ -33,13 +33,11 @@ from kontor.booking import api as booking_api
 from kontor.booking import availability
 from kontor.booking import flow as booking_flow
 from kontor.booking import manage as booking_manage
-from kontor.booking.holds import sweep_expired_holds
 from kontor.booking.slot_cache import SlotCache
 from kontor.calendars import web as calendars_web
 from kontor.calendars.http import VERSIONS_STORE
 from kontor.contacts import agent_web
 from kontor.contacts import api as contacts_api
-from kontor.contacts.retention import purge_step
 from kontor.db.commit import commit_before_send
 from kontor.db.engine import create_engine, writer
 from kontor.db.store import DatabaseStore
@@ -49,14 +47,14 @@ from kontor.desk import tickets_web as desk_tickets_web
 from kontor.desk import web as desk_web
 from kontor.live.bus import create_bus, register_bus
 from kontor.notify import web as notify_web
-from kontor.notify.sender import BackgroundWorker
 from kontor.offices import api as offices_api
 from kontor.offices import web as offices_web
 from kontor.offices.directory import OfficeDirectory
 from kontor.queue import api as queue_api
 from kontor.queue import counter_actions, counter_web, display_web, ticket_web
-from kontor.queue.dayend import close_all_days
+from kontor.retention import web as retention_web
 from kontor.settings import Settings, resource_dir
+from kontor.waitlist import web as waitlist_web
 from kontor.web import pages
 from kontor.web.admission import admission_control
 from kontor.web.errors import (
@@ -71,6 +69,7 @@ from kontor.web.middleware import locale_middleware
 from kontor.web.ratelimit import booking_rate_limit
 from kontor.web.security import security_headers
 from kontor.web.templating import build_environment
+from kontor.worker.runner import Worker
 
 
 class _DatabaseConfig(SQLAlchemyAsyncConfig):
@@ -148,11 +147,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     # Sends the outbox (and runs the other periodic steps) in this process; built here so a wrong
     # transport setting stops the server at startup.
-    worker = (
-        BackgroundWorker(settings, steps=[sweep_expired_holds, close_all_days, purge_step(settings)])
-        if settings.background_worker
-        else None
-    )
+    worker = Worker(settings) if settings.background_worker else None
 
     app = Litestar(
         route_handlers=[
@@ -185,6 +180,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     *callbacks_web.ROUTES,
                     *webhook_pages.ROUTES,
                     *calendars_web.ROUTES,
+                    *waitlist_web.ROUTES,
+                    *retention_web.ROUTES,
                 ],
             ),
             create_static_files_router(path="/static", directories=[resource_dir("static")], name="static"),

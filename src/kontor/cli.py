@@ -1,4 +1,4 @@
-"""The `kontor` command line: the demo, the server, migrations, staff users and API tokens.
+"""The `kontor` command line: the demo, the server, the worker, migrations, staff users and API tokens.
 
 Every command reads the same ``KONTOR_*`` settings as the server, so both act on the same database.
 Failures the user can fix end with a message on stderr and exit code 2.
@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
+import logging
 import os
 import secrets
+import signal
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -68,6 +71,95 @@ def run_serve(args: argparse.Namespace) -> int:
     require_head(settings)
     serve(settings, args.host or settings.host, args.port or settings.port, args.workers, args.access_log)
     return 0
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    from kontor.worker.runner import Worker
+
+    settings = Settings.from_env()
+    require_head(settings)
+    try:
+        # Built here, so a wrong transport setting is reported before any round.
+        worker = Worker(settings)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    if args.once:
+        return asyncio.run(_one_round(settings, worker, sys.stdout))
+    _log_to_stderr()
+    return asyncio.run(_rounds(settings, worker))
+
+
+async def _one_round(settings: Settings, worker: Any, out: IO[str]) -> int:
+    """One round of the worker's jobs; prints what each did. Exit code 1 when a job failed."""
+    from kontor.worker.schedule import job_state
+
+    engine = create_engine(settings)
+    try:
+        maker = async_sessionmaker(writer(engine), expire_on_commit=False)
+        ran = await worker.run_once(maker, datetime.now(UTC))
+        failed = False
+        async with maker() as db:
+            for name, done in ran.items():
+                state = await job_state(db, name) if done else None
+                if state is None:
+                    print(f"{name:<16} skipped: not due, or another worker has it", file=out)
+                elif state.last_error:
+                    failed = True
+                    print(f"{name:<16} failed: {state.last_error}", file=out)
+                else:
+                    counts = " ".join(f"{key}={value}" for key, value in sorted(state.last_result.items()))
+                    print(f"{name:<16} ran {counts}".rstrip(), file=out)
+        return 1 if failed else 0
+    finally:
+        await engine.dispose()
+
+
+async def _rounds(settings: Settings, worker: Any) -> int:
+    """Rounds until SIGINT or SIGTERM: the first lets the round under way finish, a second stops at once."""
+    engine = create_engine(settings)
+    stop = asyncio.Event()
+    main_task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if stop.is_set() and main_task is not None:
+            main_task.cancel()
+            return
+        stop.set()
+        print("kontor worker: stopping after the round under way (again to stop at once).", file=sys.stderr)
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for signum in signals:
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl+C interrupts instead
+            loop.add_signal_handler(signum, on_signal)
+    print(
+        f"kontor worker {worker.worker_id} on {describe_database(settings)}: a round every "
+        f"{settings.worker_interval_seconds} s. Stop with Ctrl+C.",
+        file=sys.stderr,
+    )
+    try:
+        maker = async_sessionmaker(writer(engine), expire_on_commit=False)
+        await worker.run_forever(maker, lambda: datetime.now(UTC), stop)
+    except asyncio.CancelledError:
+        print("kontor worker: stopped in the middle of a round.", file=sys.stderr)
+        return 1
+    finally:
+        for signum in signals:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(signum)
+        await engine.dispose()
+    print("kontor worker: stopped.", file=sys.stderr)
+    return 0
+
+
+def _log_to_stderr() -> None:
+    """kontor's own log lines (counts and ids, never personal data) on stderr, from INFO up."""
+    logger = logging.getLogger("kontor")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def run_db_upgrade(_args: argparse.Namespace) -> int:
@@ -285,6 +377,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="log every request (off by default: paths of private links carry tokens)",
     )
     serve_cmd.set_defaults(run=run_serve)
+
+    worker = commands.add_parser(
+        "worker",
+        help="run the scheduled jobs: the outbox, reminders, purges (run `kontor db upgrade` first)",
+        description="Run the worker's jobs (send the outbox, sweep holds, end the day, send reminders, "
+        "purge old personal data) every KONTOR_WORKER_INTERVAL_SECONDS until stopped (Ctrl+C or SIGTERM "
+        "finish the round under way). Any number of workers and servers may run against one database: "
+        "each job runs once. Servers run the same jobs unless KONTOR_BACKGROUND_WORKER=false.",
+    )
+    worker.add_argument("--once", action="store_true", help="run one round, print what ran, and exit")
+    worker.set_defaults(run=run_worker)
 
     _group(commands, "db", "database migrations").add_parser(
         "upgrade",

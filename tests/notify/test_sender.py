@@ -1,5 +1,6 @@
 """The sender: retries with growing pauses, gives up after eight tries, picks up messages whose
-sender died, never sends a message twice from two instances, and the background loop around it."""
+sender died, never sends a message twice from two instances (which share the due messages instead of
+queueing for the same ones), and the background loop around it (see also tests/worker)."""
 
 from __future__ import annotations
 
@@ -153,6 +154,46 @@ async def test_two_instances_send_each_message_once(city, write_session, read_se
     assert sorted(first.sent + second.sent) == sorted(message.id for message in messages)
     assert {message.status for message in messages} == {"sent"}
     assert {message.attempts for message in messages} == {1}
+
+
+async def test_two_workers_share_a_hundred_due_messages_and_send_each_once(
+    city, write_session, read_session, settings
+) -> None:
+    async with write_session() as db, db.begin():
+        db.add_all(
+            OutboxMessage(
+                channel="email" if n % 2 else "sms",
+                kind="reminder",
+                office_id=city.kista.id,
+                recipient=f"besokare{n}@example.se" if n % 2 else f"07012345{n:02d}",
+                language="sv",
+                body=f"Meddelande {n}",
+                next_attempt_at=NOW - minutes(n % 5),
+            )
+            for n in range(100)
+        )
+    other_engine = create_engine(settings)
+    other = async_sessionmaker(writer(other_engine), expire_on_commit=False)
+    first, second = Recorder(), Recorder()
+
+    async def drain(maker: Any, recorder: Recorder) -> int:
+        total = 0
+        while sent := await send_due(maker, settings, NOW, {"sms": recorder, "email": recorder}):
+            total += sent
+        return total
+
+    try:
+        counts = await asyncio.gather(drain(write_session, first), drain(other, second))
+    finally:
+        await other_engine.dispose()
+    messages = await outbox(read_session)
+    assert sum(counts) == 100
+    sent = first.sent + second.sent
+    assert len(sent) == len(set(sent)) == 100
+    assert set(sent) == {message.id for message in messages}
+    assert {(message.status, message.attempts) for message in messages} == {("sent", 1)}
+    # Each took a share while the other was sending: neither waited for rows the other had claimed.
+    assert first.sent and second.sent
 
 
 async def test_a_failing_step_does_not_stop_the_others(

@@ -108,6 +108,18 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/bookings/{reference}/confirm"): _public(fill={"reference": "ZZZZ-9999"}, form={}),
     ("POST", "/bookings/{reference}/cancel"): _public(fill={"reference": "ZZZZ-9999"}, form={}),
     ("POST", "/bookings/{reference}/reschedule"): _public(fill={"reference": "ZZZZ-9999"}, form={}),
+    ("POST", "/bookings/{reference}/forget"): _public(fill={"reference": "ZZZZ-9999"}, form={}),
+    ("GET", "/bookings/forgotten"): _public(),
+    ("POST", "/tickets/{token}/phone"): _public(
+        fill={"token": "no-such-ticket"}, form={"phone": "0701234567"}
+    ),
+    ("POST", "/tickets/{token}/phone/remove"): _public(fill={"token": "no-such-ticket"}, form={}),
+    ("GET", "/waitlist"): _public(),
+    ("POST", "/waitlist"): _public(form={}),
+    ("GET", "/waitlist/{token}"): _public(fill={"token": "nope"}),
+    ("POST", "/waitlist/{token}/take"): _public(fill={"token": "nope"}, form={}),
+    ("POST", "/waitlist/{token}/decline"): _public(fill={"token": "nope"}, form={}),
+    ("POST", "/waitlist/{token}/leave"): _public(fill={"token": "nope"}, form={}),
     ("GET", "/tickets/{token}"): _public(fill={"token": "no-such-ticket"}),
     ("GET", "/tickets/{token}/print"): _public(fill={"token": "no-such-ticket"}),
     ("GET", "/tickets/{token}/events"): _public(fill={"token": "no-such-ticket"}, stream=True),
@@ -223,6 +235,8 @@ RULES: dict[tuple[str, str], Rule] = {
     # -- the audit log and the outbox: managers see their offices' entries -------------------------
     ("GET", "/admin/audit"): Rule(MANAGERS),
     ("GET", "/admin/outbox"): Rule(MANAGERS),
+    ("GET", "/admin/retention"): Rule(ADMIN),
+    ("POST", "/admin/retention/purge"): Rule(ADMIN, form={}),
     ("GET", "/admin/outbox/{message_id}"): Rule(
         OFFICE_ADMIN, fill={"message_id": "@message"}, office_of="message_id"
     ),

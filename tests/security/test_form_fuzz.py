@@ -38,6 +38,7 @@ from tests.conftest import ENGLISH, _settings, fresh_database, run_with_engine
 from tests.factories import AGENT_TOKEN, PASSWORDS, build_city
 from tests.helpers import CSRF_FIELD, csrf_token, post_form
 from tests.security import payloads
+from tests.waitlist.support import link_token, run_worker
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 MONDAY = datetime(2026, 12, 14, 10, 0, tzinfo=STOCKHOLM)
@@ -52,6 +53,13 @@ PUBLIC = {
     "/bookings/{reference:str}/confirm",
     "/bookings/{reference:str}/cancel",
     "/bookings/{reference:str}/reschedule",
+    "/bookings/{reference:str}/forget",
+    "/tickets/{token:str}/phone",
+    "/tickets/{token:str}/phone/remove",
+    "/waitlist",
+    "/waitlist/{token:str}/take",
+    "/waitlist/{token:str}/decline",
+    "/waitlist/{token:str}/leave",
 }
 
 
@@ -343,12 +351,28 @@ def _scene(url: str, folder: Path) -> Iterator[Scene]:
                 manage,
             ]
             public_pages += again[:1]
+            # Two on the waitlist: the first is offered a seat by the worker (take, decline and leave
+            # forms), the second still waits (leave).
+            public_pages.append("/waitlist?service=eservice&office=kista")
+            joined = []
+            for name in ("Wilma", "Wille"):
+                form = {**_WAITLIST_FORM, "name": name, "email": f"{name.lower()}@example.se"}
+                response = _post(anonymous, "/waitlist", form)
+                assert response.status_code == 303, response.text
+                joined.append(response.headers["location"].split("?")[0])
+                if name == "Wilma":
+                    run_worker(config, TUESDAY)
+                    public_pages.append(_offer_path(config))
+            public_pages.append(joined[1])
 
         with acting_as(scene, "admin") as admin:
             _login(admin)
             issue = _only(_forms_on(admin, "/desk/kista"), "/desk/kista/tickets")
+            tickets = []
             for _ in range(3):
-                assert _submit(admin, issue).status_code in (200, 303)
+                response = _submit(admin, issue)
+                assert response.status_code in (200, 303)
+                tickets.append(response.headers.get("location", "").split("/print")[0])
             opening = _only(_forms_on(admin, "/counter/kista"), "/counter/kista/shift")
             services = [item.value for item in opening.fields if item.name == "services"]
             response = _post(admin, opening.action, {"counter": "1", "services": services})
@@ -381,6 +405,7 @@ def _scene(url: str, folder: Path) -> Iterator[Scene]:
                 "/admin/services",
                 "/admin/services/finnish",
                 f"/admin/outbox/{failed}",
+                "/admin/retention",
                 "/desk/kista",
                 "/counter/kista?counter=1",
                 "/counter/kista?counter=2",
@@ -391,6 +416,13 @@ def _scene(url: str, folder: Path) -> Iterator[Scene]:
                 "/staff/calendars",
             ]
 
+        with acting_as(scene, "anonymous") as anonymous:
+            # The second and third tickets wait: one with no number (its phone form), one with a
+            # number left (the form that removes it).
+            assert all(ticket.startswith("/tickets/") for ticket in tickets), tickets
+            response = _post(anonymous, f"{tickets[2]}/phone", {"phone": "070-123 45 67"})
+            assert response.status_code == 303, response.text
+            public_pages += tickets[1:]
         with acting_as(scene, "admin") as client_as:  # a feed, so its revoke form is on the page
             made = post_form(client_as, "/staff/calendars", {"target": "agent", "label": "Fuzz"})
             assert made.status_code == 201, made.text
@@ -403,6 +435,26 @@ def _scene(url: str, folder: Path) -> Iterator[Scene]:
         for path in PUBLIC:
             scene.forms.setdefault(f"admin {path}", scene.forms.get(f"anonymous {path}", []))
         yield scene
+
+
+_WAITLIST_FORM = {
+    "service": "eservice",
+    "office": "kista",
+    "earliest": "2026-12-15",
+    "latest": "2026-12-22",
+    "phone": "",
+    "language": "en",
+}
+
+
+def _offer_path(config: Settings) -> str:
+    """The page of the waitlist offer just sent, from the link in its message."""
+
+    async def offer(db) -> str:  # type: ignore[no-untyped-def]
+        body = await db.scalar(select(OutboxMessage.body).where(OutboxMessage.kind == "waitlist_offer"))
+        return f"/waitlist/{link_token(body)}"
+
+    return run_with_engine(config, offer)  # type: ignore[return-value]
 
 
 def _file(scene: Scene, who: str, form: Form) -> None:

@@ -245,7 +245,8 @@ async def reschedule(
     rules: BookingRules = DEFAULT_RULES,
 ) -> Booking:
     """Move a booking to a free seat of the slot at ``new_start``. The same row moves, so its old seat
-    is free the moment the new one is taken, and a failure leaves the booking as it was."""
+    is free the moment the new one is taken, and a failure leaves the booking as it was. The new time
+    is reminded again; the last reminder's link keeps working (the resident may be using it now)."""
     if booking.status != BookingStatus.BOOKED:
         raise BookingError("invalid", N_("This booking can no longer be changed."))
     new_start = aware(new_start)
@@ -262,7 +263,7 @@ async def reschedule(
             lambda: db.execute(
                 update(Booking)
                 .where(Booking.id == booking.id)
-                .values(starts_at=new_start, ends_at=new_end, seat=seat, updated_at=now)
+                .values(starts_at=new_start, ends_at=new_end, seat=seat, updated_at=now, reminded_at=None)
                 .execution_options(synchronize_session=False)
             ),
         )
@@ -271,7 +272,8 @@ async def reschedule(
     seat = await take_seat(
         db, offering, new_start, now, claim, release_delay=rules.release_delay, staff=staff
     )
-    for key, value in (("starts_at", new_start), ("ends_at", new_end), ("seat", seat), ("updated_at", now)):
+    moved = {"starts_at": new_start, "ends_at": new_end, "seat": seat, "updated_at": now, "reminded_at": None}
+    for key, value in moved.items():
         set_committed_value(booking, key, value)
     changes = {"starts_at": [old_start.isoformat(), new_start.isoformat()], "seat": [old_seat, seat]}
     record_event(db, booking, "rescheduled", channel=channel, actor=actor, now=now, changes=changes)

@@ -1,4 +1,5 @@
-"""A few booked visits at the demo's Kista office, so the front desk has someone to expect."""
+"""A few booked visits at the demo's Kista office, so the front desk has someone to expect. They were
+booked last week, so those due within a day get their reminders when the demo's worker starts."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from kontor.hours.services import office_hours
 from kontor.offices.models import Office
 
 OFFICE = "rinkeby-kista"
+BOOKED_DAYS_AGO = 6
 SERVICE = "eservices"
 # Fictional residents: name, contact, language, needs.
 VISITORS = (
@@ -39,9 +41,10 @@ async def seed_bookings(db: AsyncSession, today: date) -> tuple[int, int]:
     if existing:
         return 0, existing
     office, offering = await find_offering(db, OFFICE, SERVICE)
-    now = datetime.combine(today, time(6, 0), ZoneInfo(office.timezone))
+    earliest = datetime.combine(today, time(6, 0), ZoneInfo(office.timezone))
+    now = earliest - timedelta(days=BOOKED_DAYS_AGO)
     hours = await office_hours(db, office, *hours_window(office, offering.service, now))
-    slots = free_slots(hours, slot_policy(offering, hours), today, today + timedelta(days=14), now, {})
+    slots = free_slots(hours, slot_policy(offering, hours), today, today + timedelta(days=14), earliest, {})
     created = 0
     for (name, email, language, needs), slot in zip(VISITORS, slots[::2], strict=False):
         await book(

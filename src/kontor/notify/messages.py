@@ -1,5 +1,6 @@
 """The confirmations a resident gets when a visit is booked, moved or cancelled: an e-mail with the
-visit as a calendar file, or a short text message, in the language the resident booked in.
+visit as a calendar file, or a short text message, in the language the resident booked in; and the
+reminder the worker sends a while before the visit (:mod:`kontor.worker.reminders`).
 
 They are written to the outbox in the caller's transaction, so a message exists exactly when the
 change it tells of was committed; the sender delivers them afterwards.
@@ -22,6 +23,7 @@ from kontor.notify.models import MessageChannel, MessageStatus, OutboxMessage
 from kontor.settings import Settings
 
 EVENTS = ("booked", "rescheduled", "cancelled")
+REMINDER = "reminder"
 SMS_LIMIT = 300
 
 NEED_LABELS = {
@@ -34,17 +36,22 @@ _SUBJECTS = {
     "booked": N_("Your visit is booked: %(service)s, %(date)s"),
     "rescheduled": N_("Your visit has been moved: %(service)s, %(date)s"),
     "cancelled": N_("Your visit is cancelled: %(service)s, %(date)s"),
+    REMINDER: N_("Reminder of your visit: %(service)s, %(date)s"),
 }
 _NEWS = {
     "booked": N_("Your visit is booked."),
     "rescheduled": N_("Your visit has been moved to a new time."),
     "cancelled": N_("Your visit has been cancelled."),
+    REMINDER: N_("This is a reminder of your visit."),
 }
 _SMS = {
     "booked": N_("Booked: %(service)s, %(office)s, %(when)s. Reference %(reference)s."),
     "rescheduled": N_("Moved: %(service)s, %(office)s, now %(when)s. Reference %(reference)s."),
     "cancelled": N_("Cancelled: %(service)s, %(office)s, %(when)s. Reference %(reference)s."),
+    REMINDER: N_("Reminder: %(service)s, %(office)s, %(when)s. Reference %(reference)s."),
 }
+# A seat given back in time can go to someone on the waiting list.
+_CANNOT_COME = N_("If you cannot come, please cancel, so that someone else can have the time.")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -103,6 +110,8 @@ def _email_body(event: str, visit: _Visit) -> str:
     if event == "cancelled":
         lines.append(_("To book a new visit: %(url)s", url=visit.book))
     elif visit.manage:
+        if event == REMINDER:
+            lines.append(_(_CANNOT_COME))
         lines.append(_("To see, change or cancel your visit: %(url)s", url=visit.manage))
         if visit.ics:
             lines.append(_("Add the visit to your calendar: %(url)s", url=visit.ics))
@@ -119,10 +128,12 @@ def _sms_body(event: str, visit: _Visit) -> str:
 
     def compose(shorten: Callable[[str], str]) -> str:
         when = f"{visit.day} {visit.time}"
+        # A reminder is read on the way there: it says where, not only which office.
+        place = ", ".join(part for part in (visit.office, visit.address) if part) if event == REMINDER else ""
         headline = _(
             _SMS[event],
             service=shorten(visit.service),
-            office=shorten(visit.office),
+            office=shorten(place or visit.office),
             when=when,
             reference=visit.reference,
         )
@@ -164,28 +175,51 @@ def queue_booking_messages(
     carry the link to manage the booking. ``sequence`` orders the calendar file's versions."""
     if event not in EVENTS:
         raise ValueError(f"unknown booking event {event!r}; expected one of {EVENTS}")
+    return _queue(db, booking, event, settings=settings, token=token, now=now, sequence=sequence)
+
+
+def queue_reminder_messages(
+    db: AsyncSession, booking: Booking, *, settings: Settings, token: str, now: datetime
+) -> list[OutboxMessage]:
+    """Add to ``db`` the reminder of a coming visit (kind "reminder"), one message for each way to
+    reach the resident, in the booking's language: what, where, when, the reference, the needs, and
+    the link to manage the booking with ``token``, the reminder's own token. No calendar file: the
+    visit is in the resident's calendar since the confirmation, and a second copy could duplicate it."""
+    return _queue(db, booking, REMINDER, settings=settings, token=token, now=now, sequence=None)
+
+
+def _queue(
+    db: AsyncSession,
+    booking: Booking,
+    event: str,
+    *,
+    settings: Settings,
+    token: str | None,
+    now: datetime,
+    sequence: int | None,
+) -> list[OutboxMessage]:
+    """The messages of ``event``; e-mails carry the visit as a calendar file unless ``sequence`` is None."""
     reset = current_locale.set(booking.language)
     try:
         visit = _visit(booking, settings, token)
         messages: list[OutboxMessage] = []
         if booking.email:
-            calendar = visit_event(
-                booking,
-                locale=booking.language,
-                public_url=settings.public_url,
-                token=token,
-                sequence=sequence,
-                stamp=now,
-            )
-            calendar = dataclasses.replace(calendar, cancelled=event == "cancelled")
+            calendar: str | None = None
+            if sequence is not None:
+                event_file = visit_event(
+                    booking,
+                    locale=booking.language,
+                    public_url=settings.public_url,
+                    token=token,
+                    sequence=sequence,
+                    stamp=now,
+                )
+                event_file = dataclasses.replace(event_file, cancelled=event == "cancelled")
+                calendar = visit_calendar(event_file).decode()
             subject = _(_SUBJECTS[event], service=visit.service, date=visit.date)
             messages.append(
                 _message(booking, event, MessageChannel.EMAIL, booking.email, now)
-                | {
-                    "subject": _cut(subject, 200),
-                    "body": _email_body(event, visit),
-                    "calendar": visit_calendar(calendar).decode(),
-                }
+                | {"subject": _cut(subject, 200), "body": _email_body(event, visit), "calendar": calendar}
             )
         if booking.phone:
             messages.append(

@@ -17,6 +17,8 @@ from kontor.contacts.webhooks import EVENT_LABELS
 from kontor.i18n import N_
 from kontor.notify.models import MessageStatus, OutboxMessage
 from kontor.offices.models import Office
+from kontor.queue.alerts import KIND_LABELS as TICKET_ALERT_KINDS
+from kontor.waitlist.messages import KIND_LABELS as WAITLIST_KINDS
 
 PAGE_SIZE = 50
 
@@ -31,7 +33,10 @@ KIND_LABELS = {
     "booked": N_("Booked"),
     "rescheduled": N_("Moved"),
     "cancelled": N_("Cancelled"),
+    "reminder": N_("Reminder"),
     **EVENT_LABELS,
+    **WAITLIST_KINDS,
+    **TICKET_ALERT_KINDS,
 }
 
 

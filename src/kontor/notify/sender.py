@@ -1,25 +1,25 @@
 """Sending the outbox: claim due messages, send them outside any transaction, record the outcome.
 
-A message is claimed by a conditional UPDATE that only one app instance can win; the claim sets
+A message is claimed by one sender only (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL, a single
+writer on SQLite), however many workers and app instances send; the claim sets
 ``next_attempt_at`` ten minutes ahead, so a message whose sender died while sending is taken up
 again once that time has passed (it may then be sent twice, never lost). Failures are retried after
 1, 2, 4 … minutes, at most an hour apart; after the eighth failed try the message is given up and
-shown to staff as failed.
+shown to staff as failed. The worker (:mod:`kontor.worker.runner`) calls :func:`send_due` every round.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kontor.db.engine import WRITE_OPTION
 from kontor.notify.models import MessageStatus, OutboxMessage
 from kontor.notify.transports import Transport, transports_for
 from kontor.settings import Settings
@@ -30,7 +30,8 @@ MAX_ATTEMPTS = 8
 CLAIM_MINUTES = 10
 MAX_BACKOFF_MINUTES = 60
 ERROR_LENGTH = 300
-_CLAIMABLE = (MessageStatus.PENDING.value, MessageStatus.SENDING.value)
+_SENDING = MessageStatus.SENDING.value
+_CLAIMABLE = (MessageStatus.PENDING.value, _SENDING)
 _EMAIL = re.compile(r"[^\s<>@\"']+@[^\s<>@\"']+")
 _DIGITS = re.compile(r"\+?\d[\d ()-]{5,}\d")
 
@@ -54,46 +55,58 @@ def describe_error(error: BaseException, recipient: str) -> str:
 async def _claim(
     session_maker: async_sessionmaker[AsyncSession], now: datetime, limit: int
 ) -> list[OutboxMessage]:
-    """Take up to ``limit`` due messages for this process; each row is won by one claimer only."""
+    """Take up to ``limit`` due messages for this process; each row is won by one claimer only.
+
+    On PostgreSQL the due rows are locked as they are chosen, skipping those another sender is
+    choosing at the same moment, so several senders each take a share instead of queueing for the
+    same rows. On SQLite the transaction is the only writer (BEGIN IMMEDIATE) from its first statement.
+    """
     due = (OutboxMessage.status.in_(_CLAIMABLE), OutboxMessage.next_attempt_at <= now)
     async with session_maker() as db, db.begin():
-        # A message whose sender died after its last try is given up rather than tried a ninth time.
-        await db.execute(
-            update(OutboxMessage)
-            .where(*due, OutboxMessage.status == MessageStatus.SENDING.value)
-            .where(OutboxMessage.attempts >= MAX_ATTEMPTS)
-            .values(status=MessageStatus.FAILED.value, last_error="Interrupted while sending.")
-        )
-        candidates = await db.scalars(
-            select(OutboxMessage.id)
+        await db.connection(execution_options={WRITE_OPTION: True})
+        rows = await db.execute(
+            select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.attempts)
             .where(*due)
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         )
-        claimed: list[int] = []
-        for message_id in list(candidates):
-            # Counted when tried, so a try that never reports back (a crash) still counts.
-            result = await db.execute(
+        chosen = list(rows)
+        # A message whose sender died after its last try is given up rather than tried a ninth time.
+        spent = [row.id for row in chosen if row.status == _SENDING and row.attempts >= MAX_ATTEMPTS]
+        if spent:
+            await db.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == message_id, *due)
-                .values(
-                    status=MessageStatus.SENDING.value,
-                    attempts=OutboxMessage.attempts + 1,
-                    next_attempt_at=now + timedelta(minutes=CLAIM_MINUTES),
-                )
+                .where(OutboxMessage.id.in_(spent))
+                .values(status=MessageStatus.FAILED.value, last_error="Interrupted while sending.")
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount == 1:
-                claimed.append(message_id)
-        if not claimed:
+        wanted = [row.id for row in chosen if row.id not in spent]
+        if not wanted:
             return []
-        rows = await db.scalars(
+        # Counted when tried, so a try that never reports back (a crash) still counts. Still
+        # conditional: the rows are this transaction's, but the claim must not depend on it.
+        claimed = await db.scalars(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(wanted), *due)
+            .values(
+                status=_SENDING,
+                attempts=OutboxMessage.attempts + 1,
+                next_attempt_at=now + timedelta(minutes=CLAIM_MINUTES),
+            )
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+        claimed_ids = list(claimed)
+        if not claimed_ids:
+            return []
+        messages = await db.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.id.in_(claimed))
+            .where(OutboxMessage.id.in_(claimed_ids))
             .order_by(OutboxMessage.id)
             .execution_options(populate_existing=True)
         )
-        claimed_rows = list(rows)
+        claimed_rows = list(messages)
         # Detached before the commit: they are read while sending, after this session is gone.
         db.expunge_all()
         return claimed_rows
@@ -151,54 +164,11 @@ async def send_due(
     return sent
 
 
-class BackgroundWorker:
-    """Sends the outbox every few seconds, then runs the other periodic ``steps`` (each called with
-    the write session maker and now). One failing step is logged and the loop goes on."""
+def __getattr__(name: str) -> Any:
+    # The loop that ran the outbox and the other steps is now kontor.worker.runner's; the old name
+    # still answers for code that imports it from here.
+    if name == "BackgroundWorker":
+        from kontor.worker.runner import BackgroundWorker
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        transports: Mapping[str, Transport] | None = None,
-        steps: Sequence[Step] = (),
-        interval: float = 5.0,
-    ) -> None:
-        self.settings = settings
-        # Built now, so a wrong transport setting stops the server at startup.
-        self.transports = transports if transports is not None else transports_for(settings)
-        self.steps: list[Step] = list(steps)
-        self.interval = interval
-        self._task: asyncio.Task[None] | None = None
-
-    async def run_once(self, session_maker: async_sessionmaker[AsyncSession], now: datetime) -> None:
-        """One round: the outbox, then each step."""
-        work: list[tuple[str, Step]] = [
-            ("send_due", lambda maker, at: send_due(maker, self.settings, at, self.transports))
-        ]
-        work += [(getattr(step, "__name__", repr(step)), step) for step in self.steps]
-        for name, step in work:
-            try:
-                await step(session_maker, now)
-            except Exception as exc:
-                # The type only: a message could carry a resident's details.
-                log.error("background step %s failed: %s", name, type(exc).__name__)
-
-    async def _loop(self, app: Any) -> None:
-        from kontor.hours.services import current_time
-
-        while True:
-            await self.run_once(app.state.write_session_maker, current_time(app.state))
-            await asyncio.sleep(self.interval)
-
-    async def start(self, app: Any) -> None:
-        """For Litestar's ``on_startup``."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._loop(app), name="kontor-background-worker")
-
-    async def stop(self, app: Any) -> None:
-        """For Litestar's ``on_shutdown``: a send under way is abandoned and retried after its claim."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        return BackgroundWorker
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

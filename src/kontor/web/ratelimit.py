@@ -16,7 +16,8 @@ from kontor.settings import Settings
 
 # Every request that takes, holds, confirms, moves or cancels a seat.
 _BOOKING_WRITES = re.compile(
-    r"^/(?:api/v1/bookings(?:/[^/]+/(?:cancel|reschedule))?|book/hold|bookings/[^/]+/(?:confirm|cancel|reschedule))$"
+    r"^/(?:api/v1/bookings(?:/[^/]+/(?:cancel|reschedule))?|book/hold|bookings/[^/]+/(?:confirm|cancel|reschedule|forget)"
+    r"|waitlist(?:/[^/]+/(?:take|decline|leave))?)$"
 )
 
 
