@@ -253,7 +253,7 @@ def prepare_demo(
     """Everything `kontor demo` does before it serves: migrate, seed the demo city, print how to try it."""
     migrate(settings)
     today = today or datetime.now(ZoneInfo(settings.default_timezone)).date()
-    report = in_transaction(settings, lambda db: seed_demo(db, today, datetime.now(UTC)))
+    report = in_transaction(settings, lambda db: seed_demo(db, today, datetime.now(UTC), settings))
     print_welcome(demo_url(host, port), describe_database(settings), report, out or sys.stdout)
     if host not in {"127.0.0.1", "localhost", "::1"}:
         print(

@@ -21,9 +21,11 @@ from kontor.demo import data
 from kontor.demo.bookings import seed_bookings
 from kontor.demo.contacts import seed_contact_center
 from kontor.demo.queue import seed_queue
+from kontor.demo.waitlist import seed_waitlist
 from kontor.hours.holidays import swedish_holidays
 from kontor.hours.models import Closure, ClosureInterval, WeeklyHours
 from kontor.offices.models import Counter, District, Office, OfficeService, Service
+from kontor.settings import Settings
 
 # One weekly interval: weekday, opens, closes, kind.
 Slot = tuple[int, str, str, str]
@@ -51,9 +53,12 @@ class SeedReport:
         return self.created.get(kind, 0) + self.existing.get(kind, 0)
 
 
-async def seed_demo(db: AsyncSession, today: date, now: datetime | None = None) -> SeedReport:
+async def seed_demo(
+    db: AsyncSession, today: date, now: datetime | None = None, settings: Settings | None = None
+) -> SeedReport:
     """Create the demo city, its calendar relative to ``today``, and the demo logins; with ``now``
-    (the real clock, when the demo serves) also people waiting in Kista's queue if it is open."""
+    (the real clock, when the demo serves) also people waiting in Kista's queue if it is open.
+    ``settings`` give the waitlist's messages their links (the demo's own address)."""
     report = SeedReport()
     districts = await _districts(db, report)
     services = await _services(db, report)
@@ -69,6 +74,8 @@ async def seed_demo(db: AsyncSession, today: date, now: datetime | None = None) 
     report.add("tickets", created=created, existing=existing)
     created, existing = await seed_contact_center(db, today)
     report.add("contacts", created=created, existing=existing)
+    created, existing = await seed_waitlist(db, today, settings or Settings())
+    report.add("waitlist", created=created, existing=existing)
     if report.total_created:
         audit.record(
             db,
