@@ -165,7 +165,9 @@ async def test_calls_at_a_counter_bring_a_ticket_into_range_and_it_is_texted_onc
     # Four ahead, three, then two: texted; one and none: already texted.
     assert rounds == [0, 0, 1, 0, 0]
     (message,) = await _messages(read_session)
-    assert message.recipient == _phone(5) and "A005, 2 people ahead of you." in message.body
+    assert (
+        message.recipient == _phone(5) and "A005, 2 personer före dig." in message.body
+    )  # Swedish: the office default
     actions = [event.action for event in await ticket_events(read_session, last.id)]
     assert actions == ["issued", "alerted", "called"]
 
@@ -377,6 +379,16 @@ def test_a_number_left_on_the_page_is_kept_and_can_be_removed(client, ticket_pag
         ("phone_added", "web", "resident", {"phone": "added"}),
         ("phone_removed", "web", "resident", {"phone": "removed"}),
     ]
+
+
+@pytest.mark.parametrize("language", ["fi", "en"])
+def test_the_text_comes_in_the_language_the_number_was_left_in(client, ticket_page, run, language):  # type: ignore[no-untyped-def]
+    assert _ticket(run).language is None  # the desk chose none
+    response = post_form(
+        client, f"{ticket_page}/phone", {"phone": "0701234567"}, headers={"Accept-Language": language}
+    )
+    assert response.status_code == 303
+    assert _ticket(run).language == language
 
 
 @pytest.mark.parametrize(

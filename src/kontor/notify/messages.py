@@ -146,14 +146,22 @@ def _sms_body(event: str, visit: _Visit) -> str:
             parts.append(_("Office phone: %(phone)s", phone=visit.phone))
         return " ".join(parts)
 
+    return fit_sms(compose)
+
+
+def fit_sms(compose: Callable[[Callable[[str], str]], str], limit: int = SMS_LIMIT) -> str:
+    """The text ``compose`` writes, at most ``limit`` characters: ``compose`` passes the names it
+    may shorten (service, office) through the function it is given, and they give way, ever
+    shorter, before the links and references do."""
     for width in (None, 40, 24, 12):
-        text = compose(lambda name, width=width: _cut(name, width))
-        if len(text) <= SMS_LIMIT:
+        text = compose(lambda name, width=width: cut(name, width))
+        if len(text) <= limit:
             return text
-    return _cut(text, SMS_LIMIT)
+    return cut(text, limit)
 
 
-def _cut(text: str, width: int | None) -> str:
+def cut(text: str, width: int | None) -> str:
+    """``text`` cut to ``width`` characters with an ellipsis (None: as it is)."""
     if width is None or len(text) <= width:
         return text
     return text[: width - 1].rstrip() + "…"
@@ -219,7 +227,7 @@ def _queue(
             subject = _(_SUBJECTS[event], service=visit.service, date=visit.date)
             messages.append(
                 _message(booking, event, MessageChannel.EMAIL, booking.email, now)
-                | {"subject": _cut(subject, 200), "body": _email_body(event, visit), "calendar": calendar}
+                | {"subject": cut(subject, 200), "body": _email_body(event, visit), "calendar": calendar}
             )
         if booking.phone:
             messages.append(

@@ -30,6 +30,7 @@ from kontor.audit.models import Channel
 from kontor.contacts.services import ContactError, phone_key
 from kontor.db.engine import WRITE_OPTION
 from kontor.i18n import DEFAULT_LOCALE, LOCALES, N_, _, current_locale, ngettext
+from kontor.notify.messages import cut
 from kontor.notify.models import MessageChannel, MessageStatus, OutboxMessage
 from kontor.offices.models import Office
 from kontor.queue.errors import QueueError
@@ -170,16 +171,10 @@ def alert_text(office: str, code: str, ahead: int, link: str | None) -> str:
 
     text = ""
     for width, with_link in ((None, True), (None, False), (24, False), (12, False)):
-        text = compose(_cut(office, width), with_link)
+        text = compose(cut(office, width), with_link)
         if len(text) <= SMS_LENGTH:
             return text
     return text
-
-
-def _cut(text: str, width: int | None) -> str:
-    if width is None or len(text) <= width:
-        return text
-    return text[: width - 1].rstrip() + "…"
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor.booking.models import Booking
 from kontor.i18n import N_, _, current_locale, format_date, format_day, format_time, ngettext
-from kontor.notify.messages import SMS_LIMIT
+from kontor.notify.messages import cut, fit_sms
 from kontor.notify.models import MessageChannel, MessageStatus, OutboxMessage
 from kontor.settings import Settings
 from kontor.waitlist.models import WaitlistEntry
@@ -139,23 +139,8 @@ def _offer_email(offer: _Offer) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _fit(compose: Callable[[Callable[[str], str]], str]) -> str:
-    """At most SMS_LIMIT characters: long service and office names give way before the link does."""
-    for width in (None, 40, 24, 12):
-        text = compose(lambda name, width=width: _cut(name, width))
-        if len(text) <= SMS_LIMIT:
-            return text
-    return _cut(text, SMS_LIMIT)
-
-
-def _cut(text: str, width: int | None) -> str:
-    if width is None or len(text) <= width:
-        return text
-    return text[: width - 1].rstrip() + "…"
-
-
 def _joined_sms(line: _Line) -> str:
-    return _fit(
+    return fit_sms(
         lambda shorten: " ".join(
             [
                 _(
@@ -174,7 +159,7 @@ def _joined_sms(line: _Line) -> str:
 
 def _offer_sms(offer: _Offer) -> str:
     when = f"{offer.day} {offer.time}"
-    return _fit(
+    return fit_sms(
         lambda shorten: " ".join(
             [
                 _(
@@ -237,7 +222,7 @@ def _queue(
         if entry.email:
             messages.append(
                 _message(entry, kind, MessageChannel.EMAIL, entry.email, now, **where)
-                | {"subject": _cut(subject(), 200), "body": email()}
+                | {"subject": cut(subject(), 200), "body": email()}
             )
         if entry.phone:
             messages.append(
