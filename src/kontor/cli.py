@@ -96,13 +96,17 @@ async def _one_round(settings: Settings, worker: Any, out: IO[str]) -> int:
     engine = create_engine(settings)
     try:
         maker = async_sessionmaker(writer(engine), expire_on_commit=False)
-        ran = await worker.run_once(maker, datetime.now(UTC))
+        now = datetime.now(UTC)
+        ran = await worker.run_once(maker, now)
         failed = False
         async with maker() as db:
             for name, done in ran.items():
                 state = await job_state(db, name) if done else None
-                if state is None:
+                if not done:
                     print(f"{name:<16} skipped: not due, or another worker has it", file=out)
+                elif state is None or state.last_started_at != now:
+                    # A job of every round is recorded only when it did something.
+                    print(f"{name:<16} ran (nothing to do)", file=out)
                 elif state.last_error:
                     failed = True
                     print(f"{name:<16} failed: {state.last_error}", file=out)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import exists, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tests.browser.conftest import LiveSite, _run_apart
 from tests.browser.test_smoke import assert_accessible
 from tests.waitlist.support import link_token
@@ -59,7 +59,7 @@ class FullOffice:
     freed_start: datetime
 
 
-def _maker(settings: Settings):  # type: ignore[no-untyped-def]
+def _maker(settings: Settings) -> tuple[async_sessionmaker[AsyncSession], AsyncEngine]:
     engine = create_engine(settings)
     return async_sessionmaker(writer(engine), expire_on_commit=False), engine
 
@@ -81,7 +81,9 @@ async def _quiet_offering(db: AsyncSession, office: Office) -> OfficeService:
     return offering
 
 
-def _filler(office: Office, service: Service, start: datetime, end: datetime, seat: int, now: datetime):  # type: ignore[no-untyped-def]
+def _filler(
+    office: Office, service: Service, start: datetime, end: datetime, seat: int, now: datetime
+) -> Booking:
     number = next(_FILLERS)
     return Booking(
         reference=f"WL{number:06d}",
@@ -177,28 +179,17 @@ async def _offer_messages(maker: async_sessionmaker[AsyncSession], email: str) -
         return list(await db.scalars(query))
 
 
-async def _booked(site: LiveSite, reference: str) -> tuple[Booking, Booking, WaitlistEntry]:
-    """The resident's booking by its reference, the cancelled one, and the resident's entry."""
+async def _outcome(site: LiveSite, reference: str, freed_id: int) -> tuple[Booking, Booking, WaitlistEntry]:
+    """The booking with the reference the page showed, the cancelled booking, and the resident's entry."""
     assert site.settings is not None
     maker, engine = _maker(site.settings)
     try:
         async with maker() as db:
             booking = (await db.scalars(select(Booking).where(Booking.reference == reference))).one()
+            cancelled = await db.get(Booking, freed_id)
+            assert cancelled is not None
             entry = (await db.scalars(select(WaitlistEntry).where(WaitlistEntry.email == RESIDENT[1]))).one()
-            freed = await db.get(Booking, entry.offered_booking_id)
-            return booking, freed, entry  # type: ignore[return-value]
-    finally:
-        await engine.dispose()
-
-
-async def _cancelled(site: LiveSite, booking_id: int) -> Booking:
-    assert site.settings is not None
-    maker, engine = _maker(site.settings)
-    try:
-        async with maker() as db:
-            booking = await db.get(Booking, booking_id)
-            assert booking is not None
-            return booking
+            return booking, cancelled, entry
     finally:
         await engine.dispose()
 
@@ -218,8 +209,8 @@ def _hhmm(moment: datetime, zone: ZoneInfo) -> str:
 
 
 def test_a_resident_joins_the_waitlist_and_takes_the_freed_seat(
-    page, live_site: LiveSite, full_office: FullOffice
-):  # type: ignore[no-untyped-def]
+    page: Any, live_site: LiveSite, full_office: FullOffice
+) -> None:
     name, email = RESIDENT
     full = full_office
 
@@ -282,10 +273,9 @@ def test_a_resident_joins_the_waitlist_and_takes_the_freed_seat(
     assert _fact(page, ".booking-summary", "Status") == "Bokad"
 
     # The resident holds the very seat the cancellation freed, booked in their name.
-    booking, offered, entry = _run_apart(_booked, live_site, normalize_reference(reference))
-    cancelled = _run_apart(_cancelled, live_site, full.freed_id)
+    booking, cancelled, entry = _run_apart(_outcome, live_site, normalize_reference(reference), full.freed_id)
     assert cancelled.status == BookingStatus.CANCELLED
-    assert booking.id == offered.id and entry.status == WaitlistStatus.BOOKED
+    assert (entry.status, entry.offered_booking_id) == (WaitlistStatus.BOOKED, booking.id)
     assert (booking.status, booking.name, booking.email) == (BookingStatus.BOOKED, name, email)
     slot = (booking.office_id, booking.service_id, booking.starts_at, booking.seat)
     assert slot == (cancelled.office_id, cancelled.service_id, cancelled.starts_at, cancelled.seat)

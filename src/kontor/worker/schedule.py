@@ -60,6 +60,9 @@ async def run_if_due(
     """Run ``job`` if it is due at ``now`` and no other worker holds it; whether it ran (a run that
     failed counts as run: it is recorded, and tried again at its next time)."""
     worker_id = worker_id[:_LOCKED_BY_LENGTH]
+    if not job.every:
+        await _run_every_round(session_maker, job, now)
+        return True
     if not await _may_be_due(session_maker, job.name, now):
         return False
     if not await _claim(session_maker, job.name, now, worker_id, lease):
@@ -79,6 +82,40 @@ async def run_if_due(
     finished = now + timedelta(seconds=time.monotonic() - started)
     await _finish(session_maker, job, now, finished, worker_id, result, error)
     return True
+
+
+async def _run_every_round(session_maker: async_sessionmaker[AsyncSession], job: Job, now: datetime) -> None:
+    """A job of every round claims its own rows (messages, holds, tickets, waitlist entries), so
+    workers may run it side by side and it takes no lease. Its run is recorded only when it did
+    something or failed: an idle round writes nothing, and on SQLite every write of the worker waits
+    for the app's writers and holds them back."""
+    started = time.monotonic()
+    result: dict[str, int] = {}
+    error = ""
+    try:
+        result = _counts(await job.run(session_maker, now))
+    except Exception as exc:
+        error = type(exc).__name__
+        log.error("job %s failed: %s", job.name, error)
+    if not error and not any(result.values()):
+        return
+    finished = now + timedelta(seconds=time.monotonic() - started)
+    recorded = {
+        "last_started_at": now,
+        "last_finished_at": finished,
+        "last_result": result,
+        "last_error": error,
+    }
+    async with session_maker() as db, db.begin():
+        await db.connection(execution_options={WRITE_OPTION: True})
+        insert = postgresql_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
+        await db.execute(
+            insert(WorkerJob)
+            .values(name=job.name, next_run_at=now, locked_by="", runs=1, **recorded)
+            .on_conflict_do_update(
+                index_elements=[WorkerJob.name], set_={**recorded, "runs": WorkerJob.runs + 1}
+            )
+        )
 
 
 async def job_state(db: AsyncSession, name: str) -> WorkerJob | None:
