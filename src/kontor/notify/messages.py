@@ -226,36 +226,59 @@ def _queue(
                 calendar = visit_calendar(event_file).decode()
             subject = _(_SUBJECTS[event], service=visit.service, date=visit.date)
             messages.append(
-                _message(booking, event, MessageChannel.EMAIL, booking.email, now)
-                | {"subject": cut(subject, 200), "body": _email_body(event, visit), "calendar": calendar}
+                pending_message(
+                    booking,
+                    event,
+                    MessageChannel.EMAIL,
+                    booking.email,
+                    now,
+                    subject=cut(subject, 200),
+                    body=_email_body(event, visit),
+                    calendar=calendar,
+                )
             )
         if booking.phone:
             messages.append(
-                _message(booking, event, MessageChannel.SMS, booking.phone, now)
-                | {"body": _sms_body(event, visit)}
+                pending_message(
+                    booking, event, MessageChannel.SMS, booking.phone, now, body=_sms_body(event, visit)
+                )
             )
     finally:
         current_locale.reset(reset)
-    rows = [OutboxMessage(**values) for values in messages]
-    db.add_all(rows)
-    return rows
+    db.add_all(messages)
+    return messages
 
 
-def _message(
-    booking: Booking, event: str, channel: MessageChannel, recipient: str, now: datetime
-) -> dict[str, object]:
-    return {
-        "created_at": now,
-        "channel": channel.value,
-        "kind": event,
-        "booking_id": booking.id,
-        "office_id": booking.office_id,
-        "recipient": recipient,
-        "language": booking.language,
-        "subject": "",
-        "calendar": None,
-        "status": MessageStatus.PENDING.value,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "last_error": "",
-    }
+def pending_message(
+    about: Booking | None,
+    kind: str,
+    channel: MessageChannel,
+    recipient: str,
+    now: datetime,
+    *,
+    body: str,
+    subject: str = "",
+    calendar: str | None = None,
+    language: str | None = None,
+    office_id: int | None = None,
+) -> OutboxMessage:
+    """A message to ``recipient``, due at ``now`` and not yet tried. It is about ``about`` (its office
+    and language unless given) or, without a booking, about ``office_id`` in ``language``."""
+    if about is None and language is None:
+        raise ValueError("a message about no booking needs its language")
+    return OutboxMessage(
+        created_at=now,
+        channel=channel.value,
+        kind=kind,
+        booking_id=about.id if about is not None else None,
+        office_id=office_id if office_id is not None or about is None else about.office_id,
+        recipient=recipient,
+        language=language or about.language,  # type: ignore[union-attr]
+        subject=subject,
+        body=body,
+        calendar=calendar,
+        status=MessageStatus.PENDING.value,
+        attempts=0,
+        next_attempt_at=now,
+        last_error="",
+    )

@@ -30,8 +30,8 @@ from kontor.audit.models import Channel
 from kontor.contacts.services import ContactError, phone_key
 from kontor.db.engine import WRITE_OPTION
 from kontor.i18n import DEFAULT_LOCALE, LOCALES, N_, _, current_locale, ngettext
-from kontor.notify.messages import cut
-from kontor.notify.models import MessageChannel, MessageStatus, OutboxMessage
+from kontor.notify.messages import cut, pending_message
+from kontor.notify.models import MessageChannel
 from kontor.offices.models import Office
 from kontor.queue.errors import QueueError
 from kontor.queue.models import Ticket, TicketEvent, TicketStatus
@@ -273,21 +273,15 @@ async def _alert(db: AsyncSession, item: _Due, settings: Settings, now: datetime
     finally:
         current_locale.reset(reset)
     db.add(
-        OutboxMessage(
-            created_at=now,
-            channel=MessageChannel.SMS.value,
-            kind=KIND,
-            booking_id=None,
-            office_id=item.office.id,
-            recipient=item.phone,
-            language=language,
-            subject="",
+        pending_message(
+            None,
+            KIND,
+            MessageChannel.SMS,
+            item.phone,
+            now,
             body=body,
-            calendar=None,
-            status=MessageStatus.PENDING.value,
-            attempts=0,
-            next_attempt_at=now,
-            last_error="",
+            language=language,
+            office_id=item.office.id,
         )
     )
     record_change(

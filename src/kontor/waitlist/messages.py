@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from kontor.booking.models import Booking
 from kontor.i18n import N_, _, current_locale, format_date, format_day, format_time, ngettext
-from kontor.notify.messages import cut, fit_sms
-from kontor.notify.models import MessageChannel, MessageStatus, OutboxMessage
+from kontor.notify.messages import cut, fit_sms, pending_message
+from kontor.notify.models import MessageChannel, OutboxMessage
 from kontor.settings import Settings
 from kontor.waitlist.models import WaitlistEntry
 
@@ -175,33 +175,6 @@ def _offer_sms(offer: _Offer) -> str:
     )
 
 
-def _message(
-    entry: WaitlistEntry,
-    kind: str,
-    channel: MessageChannel,
-    recipient: str,
-    now: datetime,
-    *,
-    office_id: int | None,
-    booking_id: int | None,
-) -> dict[str, object]:
-    return {
-        "created_at": now,
-        "channel": channel.value,
-        "kind": kind,
-        "booking_id": booking_id,
-        "office_id": office_id,
-        "recipient": recipient,
-        "language": entry.language,
-        "subject": "",
-        "calendar": None,
-        "status": MessageStatus.PENDING.value,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "last_error": "",
-    }
-
-
 def _queue(
     db: AsyncSession,
     entry: WaitlistEntry,
@@ -212,27 +185,34 @@ def _queue(
     email: Callable[[], str],
     sms: Callable[[], str],
     office_id: int | None,
-    booking_id: int | None,
+    offered: Booking | None,
 ) -> list[OutboxMessage]:
     """One message for each way to reach the resident, written in the entry's language."""
     reset = current_locale.set(entry.language)
     try:
-        messages: list[dict[str, object]] = []
-        where = {"office_id": office_id, "booking_id": booking_id}
+        messages: list[OutboxMessage] = []
+        about = {"office_id": office_id, "language": entry.language}
         if entry.email:
             messages.append(
-                _message(entry, kind, MessageChannel.EMAIL, entry.email, now, **where)
-                | {"subject": cut(subject(), 200), "body": email()}
+                pending_message(
+                    offered,
+                    kind,
+                    MessageChannel.EMAIL,
+                    entry.email,
+                    now,
+                    subject=cut(subject(), 200),
+                    body=email(),
+                    **about,
+                )
             )
         if entry.phone:
             messages.append(
-                _message(entry, kind, MessageChannel.SMS, entry.phone, now, **where) | {"body": sms()}
+                pending_message(offered, kind, MessageChannel.SMS, entry.phone, now, body=sms(), **about)
             )
     finally:
         current_locale.reset(reset)
-    rows = [OutboxMessage(**values) for values in messages]
-    db.add_all(rows)
-    return rows
+    db.add_all(messages)
+    return messages
 
 
 def queue_joined_messages(
@@ -254,7 +234,7 @@ def queue_joined_messages(
         email=lambda: _joined_email(line),
         sms=lambda: _joined_sms(line),
         office_id=entry.office_id,
-        booking_id=None,
+        offered=None,
     )
 
 
@@ -285,5 +265,5 @@ def queue_offer_messages(
         email=lambda: _offer_email(offer),
         sms=lambda: _offer_sms(offer),
         office_id=booking.office_id,
-        booking_id=booking.id,
+        offered=booking,
     )
