@@ -223,7 +223,7 @@ async def _stale_versions(db: AsyncSession) -> list[str]:
     return stale + [key for key, number in bookings.items() if number not in live_bookings]
 
 
-def _chunks(values: list[int]) -> list[list[int]]:
+def _chunks(values: list[Any]) -> list[list[Any]]:
     return [values[start : start + BATCH] for start in range(0, len(values), BATCH)]
 
 
@@ -288,7 +288,7 @@ async def purge_personal_data(
         expired = await db.execute(delete(StoredValue).where(StoredValue.expires_at <= now))
         counts["sessions"] += max(expired.rowcount or 0, 0)
         stale = await _stale_versions(db)
-        for chunk in [stale[start : start + BATCH] for start in range(0, len(stale), BATCH)]:
+        for chunk in _chunks(stale):
             await db.execute(
                 delete(StoredValue).where(StoredValue.namespace == VERSIONS_STORE, StoredValue.key.in_(chunk))
             )
